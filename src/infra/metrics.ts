@@ -1,0 +1,63 @@
+// Prometheus metrics, one registry per app so that several apps in one process (tests) and
+// the default registry never collide. Names follow Prometheus conventions (unit suffixes, _total).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const
+export type BreakerState = typeof BREAKER_STATES[number]
+
+export function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'lg_' })
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'lg_http_requests_total',
+      help: 'HTTP requests answered, by route, method, status and problem code ("" on success)',
+      labelNames: ['route', 'method', 'status', 'code'] as const,
+      registers: [registry]
+    }),
+    logins: new Counter({
+      name: 'lg_logins_total',
+      help: 'Login attempts by outcome (authenticated, otp_required or a problem code)',
+      labelNames: ['outcome'] as const,
+      registers: [registry]
+    }),
+    backendDuration: new Histogram({
+      name: 'lg_auth_backend_request_duration_seconds',
+      help: 'Auth backend call latency by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry]
+    }),
+    breakerState: new Gauge({
+      name: 'lg_breaker_state',
+      help: 'Circuit breaker state: 1 for the current state of each breaker, 0 for the others',
+      labelNames: ['breaker', 'state'] as const,
+      registers: [registry]
+    }),
+    breakerTransitions: new Counter({
+      name: 'lg_breaker_transitions_total',
+      help: 'Circuit breaker state changes',
+      labelNames: ['breaker', 'state'] as const,
+      registers: [registry]
+    }),
+    bulkheadRejections: new Counter({
+      name: 'lg_bulkhead_rejections_total',
+      help: 'Calls refused at once because the concurrency cap of a dependency was reached',
+      labelNames: ['dependency'] as const,
+      registers: [registry]
+    }),
+    sessionsIssued: new Counter({
+      name: 'lg_sessions_issued_total',
+      help: 'Sessions issued',
+      registers: [registry]
+    }),
+    sessionsEvicted: new Counter({
+      name: 'lg_sessions_evicted_total',
+      help: 'Oldest sessions evicted because a user reached the per-user cap',
+      registers: [registry]
+    })
+  }
+}

@@ -1,0 +1,147 @@
+// The auth backend edge: HTTP in, a plain union out. Outages (timeouts, connection errors, 5xx,
+// garbage) throw and count against the breaker; any 4xx is a wrong credential and never does.
+import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { type Logger } from 'pino'
+import { Pool } from 'undici'
+import { GatewayError } from '../errors.js'
+import { type BreakerState, type Metrics } from '../infra/metrics.js'
+import { type BreakerSettings, createBreaker, isBreakerRejection } from '../resilience/breaker.js'
+import { createBulkhead } from '../resilience/bulkhead.js'
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface BackendUser {
+  userId: string
+  mfa?: { phone?: string, email?: string }
+}
+
+export type VerifyResult =
+  | { kind: 'ok', user: BackendUser }
+  | { kind: 'invalid_credentials' }
+
+export interface AuthBackend {
+  /** Checks credentials; throws GatewayError `auth_unavailable` or `overloaded` when it cannot tell. */
+  verify: (credentials: Credentials) => Promise<VerifyResult>
+  /** State of the breaker in front of the backend. */
+  breakerState: () => BreakerState
+  close: () => Promise<void>
+}
+
+export interface HttpAuthBackendOptions {
+  url: string
+  timeoutMs: number
+  connections: number
+  maxConcurrent: number
+  breaker: Omit<BreakerSettings, 'timeoutMs'>
+  log: Logger
+  metrics: Metrics
+}
+
+const VerifyAnswer = TypeCompiler.Compile(Type.Object({
+  userId: Type.String({ minLength: 1, maxLength: 256 }),
+  mfa: Type.Optional(Type.Object({
+    phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
+    email: Type.Optional(Type.String({ minLength: 3, maxLength: 254 }))
+  }))
+}))
+
+/** The backend could not answer: this is what the breaker counts. */
+export class UpstreamFailure extends Error {
+  constructor (readonly reason: 'timeout' | 'connection' | 'status' | 'malformed', message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'UpstreamFailure'
+  }
+}
+
+// Retry-After for a single failed call while the breaker is still closed.
+const RETRY_AFTER_FAILED_CALL_S = 2
+
+export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBackend {
+  const base = new URL(opts.url)
+  const verifyPath = `${base.pathname.replace(/\/$/, '')}/verify`
+  const pool = new Pool(base.origin, {
+    connections: opts.connections,
+    keepAliveTimeout: 30_000,
+    connectTimeout: opts.timeoutMs,
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs
+  })
+
+  async function callVerify (credentials: Credentials): Promise<VerifyResult> {
+    const stop = opts.metrics.backendDuration.startTimer()
+    let outcome = 'failure'
+    try {
+      const result = await requestVerify(credentials)
+      outcome = result.kind
+      return result
+    } catch (err) {
+      if (err instanceof UpstreamFailure) outcome = err.reason
+      throw err
+    } finally {
+      stop({ outcome })
+    }
+  }
+
+  async function requestVerify (credentials: Credentials): Promise<VerifyResult> {
+    let res
+    try {
+      res = await pool.request({
+        path: verifyPath,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: credentials.username, password: credentials.password }),
+        // One deadline for connect, headers and body; aborting frees the connection slot.
+        signal: AbortSignal.timeout(opts.timeoutMs)
+      })
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError' || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT'
+      throw new UpstreamFailure(timedOut ? 'timeout' : 'connection', `auth backend ${timedOut ? 'timed out' : 'unreachable'}`, { cause: err })
+    }
+    if (res.statusCode >= 400 && res.statusCode < 500) {
+      await res.body.dump()
+      if (res.statusCode !== 401) opts.log.warn({ status: res.statusCode }, 'auth backend answered an unexpected 4xx; treated as invalid credentials')
+      return { kind: 'invalid_credentials' }
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      throw new UpstreamFailure('status', `auth backend answered ${res.statusCode}`)
+    }
+    let answer: unknown
+    try {
+      answer = await res.body.json()
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError'
+      throw new UpstreamFailure(timedOut ? 'timeout' : 'malformed', 'auth backend answer unreadable', { cause: err })
+    }
+    if (!VerifyAnswer.Check(answer)) throw new UpstreamFailure('malformed', 'auth backend answer does not match the contract')
+    return { kind: 'ok', user: answer }
+  }
+
+  const breaker = createBreaker('auth_backend', callVerify, { ...opts.breaker, timeoutMs: opts.timeoutMs + 1000 }, opts)
+  const bulkhead = createBulkhead(opts.maxConcurrent)
+
+  return {
+    async verify (credentials) {
+      const call = bulkhead.tryRun(() => breaker.fire(credentials))
+      if (call === undefined) {
+        opts.metrics.bulkheadRejections.inc({ dependency: 'auth_backend' })
+        throw new GatewayError('overloaded', { retryAfterSeconds: 1 })
+      }
+      try {
+        return await call
+      } catch (err) {
+        const retryAfterSeconds = isBreakerRejection(err) ? Math.ceil(breaker.msUntilProbe() / 1000) : RETRY_AFTER_FAILED_CALL_S
+        throw new GatewayError('auth_unavailable', { retryAfterSeconds, cause: err })
+      }
+    },
+    breakerState: breaker.state,
+    async close () {
+      breaker.shutdown()
+      await pool.close()
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// Liveness, readiness and metrics. Readiness reports degraded dependencies but stays 200 while
+// the gateway can still answer every request clearly; only a draining process says 503.
+import { type FastifyPluginAsync } from 'fastify'
+import { type Redis } from 'ioredis'
+import { type AuthBackend } from '../login/auth-backend.js'
+import { type Metrics } from '../infra/metrics.js'
+
+export interface HealthDeps {
+  redis: Redis | null
+  authBackend: AuthBackend
+  metrics: Metrics
+  isDraining: () => boolean
+}
+
+export async function checkRedis (redis: Redis | null): Promise<'ok' | 'down' | 'not_configured'> {
+  if (redis === null) return 'not_configured'
+  try {
+    await redis.ping()
+    return 'ok'
+  } catch {
+    return 'down'
+  }
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthDeps> = async function healthRoutes (app, deps) {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.get('/readyz', async function readiness (_request, reply) {
+    const checks = { redis: await checkRedis(deps.redis), authBackend: deps.authBackend.breakerState() }
+    if (deps.isDraining()) return reply.code(503).send({ status: 'draining', checks })
+    const degraded = checks.redis === 'down' || checks.authBackend !== 'closed'
+    return { status: degraded ? 'degraded' : 'ready', checks }
+  })
+
+  app.get('/metrics', async function metrics (_request, reply) {
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+  })
+}

@@ -1,0 +1,53 @@
+// The process edge: read the environment and config file, build the app, listen, and shut
+// down gracefully on SIGTERM/SIGINT. The only module that reads process.env.
+import { readFile } from 'node:fs/promises'
+import closeWithGrace from 'close-with-grace'
+import { parse as parseYaml } from 'yaml'
+import { buildApp } from './app.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
+import { startDemoBackend } from './demo/demo-backend.js'
+import { createLogger } from './infra/logger.js'
+
+async function readConfigFile (path: string | undefined): Promise<Record<string, unknown>> {
+  if (path === undefined || path === '') return {}
+  let parsed: unknown
+  try {
+    parsed = parseYaml(await readFile(path, 'utf8')) // YAML is a superset of JSON
+  } catch (err) {
+    throw new ConfigError([`CONFIG_FILE=${path} cannot be read: ${(err as Error).message}`])
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`CONFIG_FILE=${path} must hold a mapping of configuration keys`])
+  }
+  return parsed as Record<string, unknown>
+}
+
+async function loadOrExplain (): Promise<Config | undefined> {
+  try {
+    return loadConfig(process.env, await readConfigFile(process.env.CONFIG_FILE))
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${(err as Error).message}\n`)
+    process.exitCode = 1
+    return undefined
+  }
+}
+
+const config = await loadOrExplain()
+if (config !== undefined) {
+  const log = createLogger(config.LOG_LEVEL)
+  const demo = config.mode === 'demo' ? await startDemoBackend() : undefined
+  if (demo) {
+    log.warn(`DEMO MODE: in-process demo auth backend, ${config.REDIS_URL ? 'Redis' : 'in-memory'} sessions; not for production`)
+    log.warn('DEMO MODE: users alice / alice-demo-pass and bob / bob-demo-pass (second factor)')
+    log.warn('DEMO MODE: set AUTH_BACKEND_URL and REDIS_URL for production mode')
+  }
+  const app = await buildApp({ config, logger: log, authBackendUrl: demo?.url })
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an uncaught error')
+    else log.info({ signal }, 'shutting down: finishing in-flight requests')
+    await app.close()
+    await demo?.close()
+  })
+  await app.listen({ port: config.PORT, host: config.host })
+}

@@ -1,0 +1,33 @@
+// Session tokens: `<userTag>.<256 random bits>`, both base64url. The user tag puts all of a
+// user's session keys in one Redis Cluster hash slot with the user's index, so issuing,
+// evicting and revoking stay single atomic scripts. Only the token's SHA-256 is stored.
+import { createHash, randomBytes } from 'node:crypto'
+
+const TAG_LENGTH = 16 // 96 bits of SHA-256: collisions between users are out of reach
+const TOKEN_PATTERN = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/
+
+export interface ParsedToken {
+  tag: string
+  /** The stored identifier: SHA-256 of the whole token. */
+  id: string
+}
+
+export function userTag (userId: string): string {
+  return createHash('sha256').update(`user:${userId}`).digest('base64url').slice(0, TAG_LENGTH)
+}
+
+export function newSessionToken (userId: string): ParsedToken & { token: string } {
+  const tag = userTag(userId)
+  const token = `${tag}.${randomBytes(32).toString('base64url')}`
+  return { token, tag, id: hashToken(token) }
+}
+
+export function parseSessionToken (token: string): ParsedToken | null {
+  const match = TOKEN_PATTERN.exec(token)
+  if (!match?.[1]) return null
+  return { tag: match[1], id: hashToken(token) }
+}
+
+function hashToken (token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}

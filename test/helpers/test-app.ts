@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto'
+import { Writable } from 'node:stream'
+import { type FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { inject, onTestFinished } from 'vitest'
+import { buildApp, type AppDeps } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { loggerOptions } from '../../src/infra/logger.js'
+
+/** Loose limits and short windows: each test tightens what it exercises. */
+export const TEST_ENV: Record<string, string> = {
+  LOG_LEVEL: 'silent',
+  BREAKER_VOLUME_THRESHOLD: '5',
+  BREAKER_RESET_TIMEOUT_MS: '200',
+  BREAKER_WINDOW_MS: '10000',
+  AUTH_BACKEND_TIMEOUT_MS: '500'
+}
+
+export interface TestAppOptions extends Partial<Omit<AppDeps, 'config'>> {
+  env?: Record<string, string>
+}
+
+/** An app on the run's redis-server, with its own key prefix; closed when the test ends. */
+export async function buildTestApp (options: TestAppOptions = {}): Promise<FastifyInstance> {
+  const { env, ...deps } = options
+  const config = loadConfig({
+    REDIS_URL: inject('redisUrl'),
+    REDIS_KEY_PREFIX: `t:${randomUUID().slice(0, 8)}:`,
+    ...TEST_ENV,
+    ...env
+  })
+  const app = await buildApp({ config, ...deps })
+  onTestFinished(() => app.close())
+  return app
+}
+
+/** A logger whose lines the test can read, to prove what never appears in them. */
+export function capturedLogger (level = 'trace') {
+  const lines: string[] = []
+  const stream = new Writable({
+    write (chunk: Buffer, _enc, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done() }
+  })
+  return { logger: pino(loggerOptions(level), stream), lines, text: () => lines.join('\n') }
+}
+
+export const jsonLogin = (username: string, password: string, headers: Record<string, string> = {}) => ({
+  method: 'POST' as const,
+  url: '/auth/login',
+  headers: { 'content-type': 'application/json', ...headers },
+  payload: JSON.stringify({ username, password })
+})

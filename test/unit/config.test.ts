@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+function configError (env: Record<string, string>, file?: Record<string, unknown>): ConfigError {
+  try {
+    loadConfig(env, file)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfig', () => {
+  it('runs in demo mode on loopback with no configuration at all', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({ mode: 'demo', host: '127.0.0.1', PORT: 8080, AUTH_BACKEND_TIMEOUT_MS: 2000, trustProxy: false, sessionCookieSecure: false })
+  })
+
+  it('runs in production mode when a backend and Redis are configured, listening on all interfaces', () => {
+    const config = loadConfig({ AUTH_BACKEND_URL: 'http://auth:9000', REDIS_URL: 'redis://redis:6379' })
+    expect(config).toMatchObject({ mode: 'production', host: '0.0.0.0', sessionCookieSecure: true })
+  })
+
+  it('refuses production mode without Redis, naming the missing key', () => {
+    expect(configError({ AUTH_BACKEND_URL: 'http://auth:9000' }).message).toMatch(/REDIS_URL is missing/)
+  })
+
+  it('names the key, the value and what is allowed for a bad number', () => {
+    const message = configError({ PORT: '70000' }).message
+    expect(message).toContain('PORT="70000"')
+    expect(message).toContain('an integer from 0 to 65535')
+  })
+
+  it('names the allowed values of an enumerated key once', () => {
+    const err = configError({ LOG_LEVEL: 'loud' })
+    expect(err.problems).toHaveLength(1)
+    expect(err.problems[0]).toBe('LOG_LEVEL="loud" is invalid: allowed one of fatal, error, warn, info, debug, trace, silent')
+  })
+
+  it('lists every bad key in one message', () => {
+    const err = configError({ PORT: 'abc', AUTH_BACKEND_URL: 'ftp://x', REDIS_URL: 'redis://r' })
+    expect(err.problems.join('\n')).toMatch(/PORT="abc"/)
+    expect(err.problems.join('\n')).toMatch(/AUTH_BACKEND_URL="ftp:\/\/x"/)
+  })
+
+  it('lets the environment override the file, and treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '9000', LOG_LEVEL: '' }, { PORT: 7000, LOG_LEVEL: 'warn', SESSION_MAX_PER_USER: 3 })
+    expect(config).toMatchObject({ PORT: 9000, LOG_LEVEL: 'warn', SESSION_MAX_PER_USER: 3 })
+  })
+
+  it('rejects unknown keys in the config file', () => {
+    expect(configError({}, { PROT: 80 }).message).toMatch(/unknown key PROT/)
+  })
+
+  it('parses TRUST_PROXY as off, everything, a hop count or a list of addresses and CIDRs', () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback,fd00::/8' }).trustProxy)
+      .toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8'])
+  })
+
+  it('names the entry of TRUST_PROXY that is not an address', () => {
+    expect(configError({ TRUST_PROXY: '10.0.0.0/8,10.0.0.0/33,proxy.local' }).message).toMatch(/10\.0\.0\.0\/33, proxy\.local is not an IP/)
+  })
+
+  it('refuses an idle timeout longer than the absolute one', () => {
+    expect(configError({ SESSION_IDLE_TIMEOUT_S: '7200', SESSION_ABSOLUTE_TIMEOUT_S: '3600' }).message).toMatch(/SESSION_IDLE_TIMEOUT_S=7200 must not exceed/)
+  })
+})

@@ -115,6 +115,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyHelmet)
   await app.register(fastifyCookie)
   await app.register(fastifyFormbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  app.removeContentTypeParser('text/plain') // bodies are JSON or form-urlencoded; the rest is 415
 
   await app.register(healthRoutes, { redis, authBackend, metrics, isDraining: () => draining })
   await app.register(problemDocsRoute)

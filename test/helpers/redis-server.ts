@@ -69,7 +69,6 @@ export async function startRedisServer (): Promise<RedisProcess> {
 
   async function kill (): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGCONT')
     child.kill('SIGKILL')
     await once(child, 'exit')
   }

@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import pino from 'pino'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { createRedis, waitForRedis } from '../../src/infra/redis.js'
+import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
+
+async function appOnOwnRedis () {
+  const redis = await startRedisServer()
+  onTestFinished(() => redis.stop())
+  const backend = await fakeBackendForTest()
+  const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '100' } })
+  return { app, redis, backend }
+}
+
+async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }> {
+  const started = performance.now()
+  const value = await fn()
+  return { value, ms: performance.now() - started }
+}
+
+async function until (fn: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await fn()) return true
+    await sleep(50)
+  }
+  return false
+}
+
+describe('the Redis client', () => {
+  it('never replays a command that was in flight when the connection died, so nothing counts twice', async () => {
+    const server = await startRedisServer()
+    onTestFinished(() => server.stop())
+    const client = createRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    onTestFinished(() => { client.disconnect() })
+    await waitForRedis(client, 2000)
+
+    server.freeze()
+    await expect(client.incr('attempts')).rejects.toThrow(/timed out/)
+    await server.restart() // the frozen server dies with the INCR unanswered; a fresh one starts
+    await waitForRedis(client, 5000).catch(() => undefined)
+    expect(await until(async () => client.status === 'ready', 5000)).toBe(true)
+    await sleep(200)
+    expect(await client.get('attempts')).toBeNull()
+  })
+
+  it('fails a command at once while disconnected instead of queueing it', async () => {
+    const server = await startRedisServer()
+    onTestFinished(() => server.stop())
+    const client = createRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    onTestFinished(() => { client.disconnect() })
+    await waitForRedis(client, 2000)
+    await server.kill()
+    const { ms } = await timed(() => client.get('x').catch((err: Error) => err.message))
+    expect(ms).toBeLessThan(150)
+  })
+})
+
+describe('Redis outage', () => {
+  it('answers problem documents, never a 500 or a hang, while Redis is dead, and recovers without a restart', async () => {
+    const { app, redis } = await appOnOwnRedis()
+    const token = (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string
+
+    await redis.kill()
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) {
+      const login = await timed(() => app.inject(jsonLogin('alice', 'right-pass')))
+      expect(login.ms).toBeLessThan(1000)
+      expect(login.value.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(login.value.json()).toMatchObject({ code: 'session_store_unavailable', retryAfter: 2 })
+      const check = await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${token}` } })
+      const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${token}` } })
+      statuses.push(login.value.statusCode, check.statusCode, logout.statusCode)
+    }
+    expect(new Set(statuses)).toEqual(new Set([503]))
+    const ready = (await app.inject({ url: '/readyz' })).json()
+    expect(ready).toMatchObject({ status: 'degraded', checks: { redis: 'down' } })
+
+    await redis.restart()
+    expect(await until(async () => (await app.inject(jsonLogin('alice', 'right-pass'))).statusCode === 200, 5000)).toBe(true)
+    expect((await app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'ready', checks: { redis: 'ok' } })
+  })
+
+  it('fails requests within the command deadline while Redis is frozen, then serves again', async () => {
+    const { app, redis } = await appOnOwnRedis()
+    const token = (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string
+
+    redis.freeze()
+    try {
+      for (let i = 0; i < 5; i++) {
+        const login = await timed(() => app.inject(jsonLogin('alice', 'right-pass')))
+        expect(login.value.json().code).toBe('session_store_unavailable')
+        expect(login.ms).toBeLessThan(600)
+        const check = await timed(() => app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${token}` } }))
+        expect(check.value.statusCode).toBe(503)
+        expect(check.ms).toBeLessThan(600)
+      }
+    } finally {
+      redis.thaw()
+    }
+    expect(await until(async () => (await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${token}` } })).statusCode === 200, 5000)).toBe(true)
+  })
+
+  it('starts while Redis is down and serves once it comes up', async () => {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    await redis.kill()
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, REDIS_CONNECT_TIMEOUT_MS: '200' } })
+    expect((await app.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('session_store_unavailable')
+    await redis.restart()
+    expect(await until(async () => (await app.inject(jsonLogin('alice', 'right-pass'))).statusCode === 200, 5000)).toBe(true)
+  })
+})

@@ -101,6 +101,11 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateReply('problemCode', null)
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // While draining, answered keep-alive connections close now instead of idling until timeout.
+    if (draining) reply.header('connection', 'close')
+    return payload
+  })
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequests.inc({
       route: request.routeOptions.url ?? 'unmatched',

@@ -77,10 +77,11 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   for (const key of KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key]
   const given: Record<string, unknown> = { ...file, ...fromEnv }
   const data = { ...given } // ajv coerces and fills defaults in place; messages quote what was given
-  if (!validate(data)) throw new ConfigError(describeErrors(validate.errors ?? [], given))
+  const valid = validate(data)
+  const problems = valid ? [] : describeErrors(validate.errors ?? [], given)
+  const trustProxy = parseTrustProxy(typeof given.TRUST_PROXY === 'string' ? given.TRUST_PROXY : '', problems)
+  if (!valid) throw new ConfigError(problems)
 
-  const problems: string[] = []
-  const trustProxy = parseTrustProxy(data.TRUST_PROXY, problems)
   const mode = data.AUTH_BACKEND_URL === undefined ? 'demo' : 'production'
   if (mode === 'production' && data.REDIS_URL === undefined) {
     problems.push('REDIS_URL is missing: production mode (AUTH_BACKEND_URL is set) needs Redis for sessions')

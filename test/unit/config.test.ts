@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { readFileSync } from 'node:fs'
+import { ConfigError, ConfigSchema, loadConfig } from '../../src/config.js'
 
 function configError (env: Record<string, string>, file?: Record<string, unknown>): ConfigError {
   try {
@@ -67,5 +68,14 @@ describe('loadConfig', () => {
 
   it('refuses an idle timeout longer than the absolute one', () => {
     expect(configError({ SESSION_IDLE_TIMEOUT_S: '7200', SESSION_ABSOLUTE_TIMEOUT_S: '3600' }).message).toMatch(/SESSION_IDLE_TIMEOUT_S=7200 must not exceed/)
+  })
+})
+
+describe('README configuration table', () => {
+  it('documents every configuration key, and no key that does not exist', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### Client addresses'))
+    const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map(m => m[1]).sort()
+    expect(documented).toEqual(Object.keys(ConfigSchema.properties).sort())
   })
 })

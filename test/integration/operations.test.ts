@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import { startDemoBackend } from '../../src/demo/demo-backend.js'
+import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
+
+describe('health and metrics', () => {
+  it('reports liveness and readiness with Redis and breaker state', async () => {
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url } })
+    expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' })
+    const ready = await app.inject({ url: '/readyz' })
+    expect(ready.statusCode).toBe(200)
+    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', authBackend: 'closed' } })
+  })
+
+  it('counts requests by route, status and problem code, and exposes backend latency and breaker state', async () => {
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url } })
+    await app.inject(jsonLogin('alice', 'right-pass'))
+    await app.inject(jsonLogin('alice', 'wrong'))
+    await app.inject(jsonLogin('alice', 'wrong'))
+    await app.inject({ url: '/nowhere' })
+    const res = await app.inject({ url: '/metrics' })
+    expect(res.headers['content-type']).toMatch(/^text\/plain/)
+    const text = res.body
+    expect(text).toContain('lg_http_requests_total{route="/auth/login",method="POST",status="200",code=""} 1')
+    expect(text).toContain('lg_http_requests_total{route="/auth/login",method="POST",status="401",code="invalid_credentials"} 2')
+    expect(text).toContain('lg_http_requests_total{route="unmatched",method="GET",status="404",code="not_found"} 1')
+    expect(text).toContain('lg_logins_total{outcome="authenticated"} 1')
+    expect(text).toContain('lg_logins_total{outcome="invalid_credentials"} 2')
+    expect(text).toContain('lg_auth_backend_request_duration_seconds_count{outcome="ok"} 1')
+    expect(text).toContain('lg_auth_backend_request_duration_seconds_count{outcome="invalid_credentials"} 2')
+    expect(text).toContain('lg_breaker_state{breaker="auth_backend",state="closed"} 1')
+    expect(text).toContain('lg_sessions_issued_total 1')
+  })
+
+  it('shows the admin status with the admin token', async () => {
+    const backend = await fakeBackendForTest()
+    const token = 'an-admin-token-of-sufficient-length'
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: token } })
+    const res = await app.inject({ url: '/admin/status', headers: { authorization: `Bearer ${token}` } })
+    expect(res.json()).toMatchObject({ mode: 'production', version: expect.stringMatching(/^\d+\.\d+\.\d+/), redis: 'ok', breakers: { authBackend: 'closed' } })
+    expect((await app.inject({ url: '/admin/status' })).json().code).toBe('admin_token_invalid')
+  })
+})
+
+describe('the demo auth backend', () => {
+  it('speaks the backend contract for the demo users and refuses everyone else alike', async () => {
+    const backend = await startDemoBackend()
+    try {
+      const verify = (username: string, password: string) => fetch(`${backend.url}/verify`, { method: 'POST', body: JSON.stringify({ username, password }) })
+      const alice = await verify('alice', 'alice-demo-pass')
+      expect(await alice.json()).toEqual({ userId: 'u-alice' })
+      const bob = await verify('bob', 'bob-demo-pass')
+      expect(await bob.json()).toEqual({ userId: 'u-bob', mfa: { phone: '+8613812345678', email: 'bob@example.com' } })
+      const wrong = await verify('alice', 'nope')
+      const unknown = await verify('nobody', 'nope')
+      expect([wrong.status, unknown.status]).toEqual([401, 401])
+      expect(await wrong.text()).toBe(await unknown.text())
+    } finally {
+      await backend.close()
+    }
+  })
+})

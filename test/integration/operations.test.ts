@@ -62,3 +62,28 @@ describe('the demo auth backend', () => {
     }
   })
 })
+
+describe('client addresses', () => {
+  async function ipSeenBy (trustProxy: string | undefined, headers: Record<string, string>, remoteAddress = '127.0.0.1') {
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ...(trustProxy === undefined ? {} : { TRUST_PROXY: trustProxy }) } })
+    app.get('/test/ip', async request => ({ ip: request.ip }))
+    return (await app.inject({ url: '/test/ip', headers, remoteAddress })).json().ip as string
+  }
+
+  it('ignores X-Forwarded-For unless proxies are trusted', async () => {
+    expect(await ipSeenBy(undefined, { 'x-forwarded-for': '203.0.113.9' })).toBe('127.0.0.1')
+  })
+
+  it('takes the client address from trusted proxies only', async () => {
+    expect(await ipSeenBy('127.0.0.1/32', { 'x-forwarded-for': '203.0.113.9' })).toBe('203.0.113.9')
+    expect(await ipSeenBy('10.0.0.0/8', { 'x-forwarded-for': '203.0.113.9' })).toBe('127.0.0.1')
+    // A client behind a trusted proxy cannot push a fake address in front of its own.
+    expect(await ipSeenBy('10.0.0.0/8', { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' }, '10.1.2.3')).toBe('203.0.113.9')
+  })
+
+  it('trusts the nearest hops for a hop count, and every peer for true', async () => {
+    expect(await ipSeenBy('1', { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' })).toBe('203.0.113.9')
+    expect(await ipSeenBy('true', { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' })).toBe('198.51.100.1')
+  })
+})

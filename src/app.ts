@@ -13,12 +13,18 @@ import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
 import { createMetrics } from './infra/metrics.js'
 import { createRedis, waitForRedis } from './infra/redis.js'
+import { createBlockCache } from './limits/block-cache.js'
+import { createLimitCounters } from './limits/limit-counters.js'
+import { createLimitGuard } from './limits/limit-guard.js'
+import { createSharedAddresses } from './limits/shared-addresses.js'
 import { createHttpAuthBackend } from './login/auth-backend.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
 import { createMemoryChallengeStore } from './otp/memory-challenge-store.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
+import { createIdentifyClient } from './pipeline/identify-client.js'
+import { createLoginLimiter } from './pipeline/rate-limit.js'
 import { createProblemSender, problemDocsRoute } from './problem-details.js'
 import { createMemorySessionStore } from './session/memory-session-store.js'
 import { createRedisSessionStore } from './session/redis-session-store.js'
@@ -92,6 +98,26 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     ? createRedisChallengeStore({ redis, keyPrefix: config.REDIS_KEY_PREFIX, now })
     : createMemoryChallengeStore({ now })
 
+  const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
+  const guard = createLimitGuard({
+    counters: createLimitCounters({ redis, keyPrefix: config.REDIS_KEY_PREFIX, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics }),
+    shared: createSharedAddresses({
+      redis, keyPrefix: config.REDIS_KEY_PREFIX, minUsers: config.SHARED_ADDRESS_MIN_USERS, cacheTtlMs: 60_000, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, log, metrics, now
+    }),
+    blocks: createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES),
+    limits: config.limits,
+    sharedPolicy,
+    metrics
+  })
+  const limiter = createLoginLimiter({
+    guard,
+    limits: config.limits,
+    secret: config.secret,
+    device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure },
+    now
+  })
+  const identifyClient = createIdentifyClient({ allow: config.allowList, deny: config.denyList })
+
   let draining = false
   app.addHook('preClose', async () => { draining = true })
   app.addHook('onClose', async () => {
@@ -100,6 +126,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   })
 
   app.decorateReply('problemCode', null)
+  app.decorateRequest('client', null)
+  app.decorateRequest('limitState', null)
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addHook('onSend', async (_request, reply, payload) => {
     // While draining, answered keep-alive connections close now instead of idling until timeout.
@@ -124,7 +152,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { redis, authBackend, metrics, isDraining: () => draining })
   await app.register(problemDocsRoute)
-  await app.register(loginRoutes, { config, authBackend, sessions, challenges, metrics, now })
+  await app.register(loginRoutes, { config, authBackend, sessions, challenges, limiter, identifyClient, metrics, now })
   await app.register(sessionRoutes, { config, sessions })
   const adminToken = config.ADMIN_TOKEN
   if (adminToken !== undefined) await app.register(adminRoutes, { config: { ...config, ADMIN_TOKEN: adminToken }, redis, authBackend, sessions })

@@ -1,8 +1,20 @@
 // One typed, validated configuration: defaults < config file < environment. The schema is the
 // type, and the only place a key, its default and its allowed values are written down.
+import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
+import { type CidrList, parseCidrList } from './limits/address.js'
+import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName, type Limits } from './limits/limit-policy.js'
+
+const LimitOverride = Type.Partial(Type.Object({
+  points: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+  windowS: Type.Integer({ minimum: 1, maximum: 30 * 86_400 }),
+  blockS: Type.Integer({ minimum: 0, maximum: 30 * 86_400 }),
+  maxBlockS: Type.Integer({ minimum: 1, maximum: 365 * 86_400 }),
+  shadow: Type.Boolean(),
+  enabled: Type.Boolean()
+}, { additionalProperties: false }))
 
 const Int = (min: number, max: number, def?: number, description?: string) =>
   Type.Integer({ minimum: min, maximum: max, ...(def === undefined ? {} : { default: def }), description })
@@ -26,6 +38,15 @@ export const ConfigSchema = Type.Object({
   REDIS_COMMAND_TIMEOUT_MS: Int(10, 10_000, 100, 'a Redis call fails after this long'),
   REDIS_CONNECT_TIMEOUT_MS: Int(50, 60_000, 1000),
 
+  GATEWAY_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key of device cookies and username hashes; the same on every replica' })),
+  LIMITS: Type.Optional(Type.Partial(Type.Object(Object.fromEntries(LIMIT_NAMES.map(name => [name, LimitOverride])), { additionalProperties: false }))),
+  SHARED_ADDRESS_MIN_USERS: Int(2, 1_000_000, 10, 'distinct successful users per day that make an address shared'),
+  SHARED_ADDRESS_MULTIPLIER: Int(1, 1000, 10, 'IP-wide budgets of a shared address are this many times larger'),
+  GATEWAY_REPLICAS: Int(1, 1000, 1, 'replicas sharing Redis: each enforces its share while Redis is down'),
+  ALLOW_CIDRS: Type.String({ default: '', description: 'comma-separated CIDRs exempt from rate limits' }),
+  DENY_CIDRS: Type.String({ default: '', description: 'comma-separated CIDRs refused with request_blocked' }),
+  DEVICE_COOKIE_MAX_AGE_DAYS: Int(1, 730, 180),
+  BLOCK_CACHE_MAX_ENTRIES: Int(100, 10_000_000, 100_000, 'blocked keys remembered in process'),
   TRUST_PROXY: Type.String({ default: '', description: 'off; true; a hop count; or comma-separated IPs/CIDRs of trusted proxies' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24, description: 'enables /admin; at least 24 characters' })),
 
@@ -54,6 +75,11 @@ export interface Config extends ConfigValues {
   host: string
   trustProxy: TrustProxy
   sessionCookieSecure: boolean
+  /** GATEWAY_SECRET, or in demo mode a random one for this process. */
+  secret: string
+  limits: Limits
+  allowList: CidrList
+  denyList: CidrList
 }
 
 export class ConfigError extends Error {
@@ -75,16 +101,24 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   const fromEnv: Record<string, unknown> = {}
   // Empty strings count as unset: compose files and shells pass `KEY=` for "no value".
   for (const key of KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key]
+  const jsonProblems: string[] = []
+  if (typeof fromEnv.LIMITS === 'string') fromEnv.LIMITS = parseJson('LIMITS', fromEnv.LIMITS, jsonProblems)
   const given: Record<string, unknown> = { ...file, ...fromEnv }
   const data = { ...given } // ajv coerces and fills defaults in place; messages quote what was given
   const valid = validate(data)
   const problems = valid ? [] : describeErrors(validate.errors ?? [], given)
+  problems.push(...jsonProblems)
   const trustProxy = parseTrustProxy(typeof given.TRUST_PROXY === 'string' ? given.TRUST_PROXY : '', problems)
-  if (!valid) throw new ConfigError(problems)
+  const allow = parseCidrs('ALLOW_CIDRS', given.ALLOW_CIDRS, problems)
+  const deny = parseCidrs('DENY_CIDRS', given.DENY_CIDRS, problems)
+  if (!valid || problems.length > 0) throw new ConfigError(problems)
 
   const mode = data.AUTH_BACKEND_URL === undefined ? 'demo' : 'production'
   if (mode === 'production' && data.REDIS_URL === undefined) {
     problems.push('REDIS_URL is missing: production mode (AUTH_BACKEND_URL is set) needs Redis for sessions')
+  }
+  if (mode === 'production' && data.GATEWAY_SECRET === undefined) {
+    problems.push('GATEWAY_SECRET is missing: production mode needs one secret of at least 32 characters, the same on every replica (e.g. openssl rand -base64 48)')
   }
   if (data.HTTP_HEADERS_TIMEOUT_MS > data.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS=${data.HTTP_HEADERS_TIMEOUT_MS} must not exceed HTTP_REQUEST_TIMEOUT_MS=${data.HTTP_REQUEST_TIMEOUT_MS}`)
@@ -99,8 +133,33 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     mode,
     host: data.HOST ?? (mode === 'demo' ? '127.0.0.1' : '0.0.0.0'),
     trustProxy,
-    sessionCookieSecure: data.SESSION_COOKIE_SECURE ?? mode === 'production'
+    sessionCookieSecure: data.SESSION_COOKIE_SECURE ?? mode === 'production',
+    secret: data.GATEWAY_SECRET ?? randomBytes(32).toString('base64url'),
+    limits: mergeLimits(data.LIMITS ?? {}),
+    allowList: allow,
+    denyList: deny
   }
+}
+
+function mergeLimits (overrides: Partial<Record<LimitName, Partial<Limits[LimitName]>>>): Limits {
+  const merged = { ...DEFAULT_LIMITS }
+  for (const name of LIMIT_NAMES) merged[name] = { ...DEFAULT_LIMITS[name], ...overrides[name] }
+  return merged
+}
+
+function parseJson (key: string, value: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(value)
+  } catch (err) {
+    problems.push(`${key} is not valid JSON: ${(err as Error).message}`)
+    return undefined
+  }
+}
+
+function parseCidrs (key: string, value: unknown, problems: string[]): CidrList {
+  const { list, bad } = parseCidrList(typeof value === 'string' ? value : '')
+  if (bad.length > 0) problems.push(`${key}=${JSON.stringify(value)} is invalid: ${bad.join(', ')} is not an IP or CIDR`)
+  return list
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])

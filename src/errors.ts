@@ -119,6 +119,8 @@ export interface ProblemExtras {
   /** Extension members of the problem document (RFC 9457 §3.2), e.g. `errors`, `attemptsLeft`. */
   extensions?: Record<string, unknown>
   headers?: Record<string, string>
+  /** Extra fields for the one log line of the refusal (never sent to the client). */
+  logFields?: Record<string, unknown>
 }
 
 export class GatewayError extends Error {

@@ -1,8 +1,16 @@
 import { type ProblemCode } from './errors.js'
+import { type ClientIdentity } from './pipeline/identify-client.js'
+import { type LimitState } from './pipeline/rate-limit.js'
 
 declare module 'fastify' {
   interface FastifyReply {
     /** Set when the answer is a problem document; read by metrics and the login counters. */
     problemCode: ProblemCode | null
+  }
+  interface FastifyRequest {
+    /** Set by the identify-client stage. */
+    client: ClientIdentity | null
+    /** Set by the rate-limit stage for the bookkeeping after the backend answered. */
+    limitState: LimitState | null
   }
 }

@@ -133,13 +133,14 @@ export function createProblemSender (typeBase: string) {
       typeBase
     })
     reply.problemCode = problem.code
+    const fields = { problem: problem.code, status: problem.status, ...(err instanceof GatewayError ? err.extras.logFields : {}) }
     if (problem.code === 'internal_error') {
       request.log.error({ err }, 'unexpected error')
     } else if (problem.status >= 500) {
       // A dependency failed: say which, without its full stack on every refused request.
-      request.log.warn({ problem: problem.code, status: problem.status, cause: causeOf(err) }, 'request refused')
+      request.log.warn({ ...fields, cause: causeOf(err) }, 'request refused')
     } else {
-      request.log.info({ problem: problem.code, status: problem.status }, 'request refused')
+      request.log.info(fields, 'request refused')
     }
     return reply.code(problem.status).headers(problem.headers).type('application/problem+json').send(problem.body)
   }

@@ -49,6 +49,29 @@ export function createMetrics () {
       labelNames: ['dependency'] as const,
       registers: [registry]
     }),
+    limitDecisions: new Counter({
+      name: 'lg_limit_decisions_total',
+      help: 'Rate-limit decisions per limit: allow, reject or shadow (would have rejected)',
+      labelNames: ['limit', 'decision'] as const,
+      registers: [registry]
+    }),
+    limitBlockCacheHits: new Counter({
+      name: 'lg_limit_block_cache_hits_total',
+      help: 'Requests refused from the in-process block cache, without a Redis command',
+      labelNames: ['limit'] as const,
+      registers: [registry]
+    }),
+    limitInsurance: new Counter({
+      name: 'lg_limit_insurance_total',
+      help: 'Limit checks answered by the in-process insurance limiter because Redis failed',
+      labelNames: ['limit'] as const,
+      registers: [registry]
+    }),
+    sharedAddresses: new Counter({
+      name: 'lg_shared_addresses_detected_total',
+      help: 'Addresses recognised as shared egress (many distinct successful users)',
+      registers: [registry]
+    }),
     sessionsIssued: new Counter({
       name: 'lg_sessions_issued_total',
       help: 'Sessions issued',

@@ -26,6 +26,8 @@ export type VerifyResult =
 export interface AuthBackend {
   /** Checks credentials; throws GatewayError `auth_unavailable` or `overloaded` when it cannot tell. */
   verify: (credentials: Credentials) => Promise<VerifyResult>
+  /** Throws `auth_unavailable` at once while the breaker is open: no point counting the attempt. */
+  assertAvailable: () => void
   /** State of the breaker in front of the backend. */
   breakerState: () => BreakerState
   close: () => Promise<void>
@@ -137,6 +139,9 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
         const retryAfterSeconds = isBreakerRejection(err) ? Math.ceil(breaker.msUntilProbe() / 1000) : RETRY_AFTER_FAILED_CALL_S
         throw new GatewayError('auth_unavailable', { retryAfterSeconds, cause: err })
       }
+    },
+    assertAvailable () {
+      if (breaker.state() === 'open') throw new GatewayError('auth_unavailable', { retryAfterSeconds: Math.ceil(breaker.msUntilProbe() / 1000) })
     },
     breakerState: breaker.state,
     async close () {

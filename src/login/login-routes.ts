@@ -1,34 +1,42 @@
-// POST /auth/login, top to bottom: validate → normalise → auth backend (breaker and bulkhead
-// inside) → second factor or session. Later stages (admission, bot filter, rate limits) slot
-// into the hook lists in request order.
+// POST /auth/login, top to bottom: identify the client → validate → normalise → backend
+// available? → rate limits → auth backend (breaker and bulkhead inside) → second factor or
+// session. Later stages (admission, bot filter) slot into the hook lists in request order.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type FastifyReply, type FastifyRequest } from 'fastify'
+import { type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
 import { type Config } from '../config.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
+import { type LoginLimiter } from '../pipeline/rate-limit.js'
 import { invalidRequest } from '../problem-details.js'
 import { type ChallengeStore, channelsOf, maskedDestination, needsSecondFactor, newChallenge } from '../otp/challenge.js'
 import { setSessionCookie } from '../session/session-cookie.js'
 import { type IssuedSession, type SessionStore } from '../session/session-store.js'
 import { type AuthBackend } from './auth-backend.js'
-import { LoginBody, type LoginInput, normaliseUsername } from './login-schema.js'
+import { LoginBody, loginBodyOf, normaliseUsername } from './login-schema.js'
 
 export interface LoginRouteDeps {
   config: Config
   authBackend: AuthBackend
   sessions: SessionStore
   challenges: ChallengeStore
+  limiter: LoginLimiter
+  identifyClient: onRequestAsyncHookHandler
   metrics: Metrics
   now: () => number
 }
 
 export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async function loginRoutes (app, deps) {
-  const { config, authBackend, sessions, challenges, metrics, now } = deps
+  const { config, authBackend, sessions, challenges, limiter, metrics, now } = deps
 
-  async function normaliseLogin (request: FastifyRequest<{ Body: LoginInput }>) {
-    const username = normaliseUsername(request.body.username)
+  async function normaliseLogin (request: FastifyRequest) {
+    const body = loginBodyOf(request)
+    const username = normaliseUsername(body.username)
     if (!username.ok) throw invalidRequest([username.error])
-    request.body.username = username.value
+    body.username = username.value
+  }
+
+  async function backendAvailable () {
+    authBackend.assertAvailable()
   }
 
   async function countLogin (_request: FastifyRequest, reply: FastifyReply) {
@@ -37,23 +45,29 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
 
   app.post('/auth/login', {
     schema: { body: LoginBody },
-    preHandler: [normaliseLogin],
+    onRequest: [deps.identifyClient], // headers only: refuse denied addresses before the body
+    preHandler: [normaliseLogin, backendAvailable, limiter.rateLimit], // needs the validated body
     onResponse: [countLogin]
   }, async function login (request, reply) {
     const { username, password } = request.body
-    const answer = await authBackend.verify({ username, password })
+    const answer = await authBackend.verify({ username, password }).catch((err: unknown) => {
+      limiter.undo(request)
+      throw err
+    })
     // One answer for an unknown user and a wrong password: same code, same body, same path.
+    // The failure was already counted by the rate-limit stage: nothing more to do.
     if (answer.kind === 'invalid_credentials') throw new GatewayError('invalid_credentials')
 
     if (needsSecondFactor(answer.user)) {
       const challenge = newChallenge(answer.user, now(), config.OTP_CHALLENGE_TTL_S * 1000)
-      await challenges.create(challenge)
+      await Promise.all([challenges.create(challenge), limiter.succeeded(request, reply, { trustDevice: false })])
       const channels = channelsOf(challenge)
       metrics.logins.inc({ outcome: 'otp_required' })
       return { status: 'otp_required', challengeId: challenge.id, channels, destination: channels[0] && maskedDestination(challenge, channels[0]) }
     }
 
-    const issued = await sessions.issue(answer.user.userId)
+    // Issued together so that ioredis sends both in one round trip.
+    const [issued] = await Promise.all([sessions.issue(answer.user.userId), limiter.succeeded(request, reply, { trustDevice: true })])
     metrics.logins.inc({ outcome: 'authenticated' })
     return startSession(reply, issued, deps)
   })

@@ -13,6 +13,11 @@ export const LoginBody = Type.Object({
 }, { additionalProperties: false })
 export type LoginInput = Static<typeof LoginBody>
 
+/** The login body in stages that run after schema validation (hooks are typed for any route). */
+export function loginBodyOf (request: { body: unknown }): LoginInput {
+  return request.body as LoginInput
+}
+
 // Control, format (zero-width), surrogate, private-use and unassigned code points: they make
 // look-alike usernames and never belong in one.
 const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u

@@ -64,8 +64,9 @@ describe('POST /auth/login', () => {
       const { date: _date, 'x-request-id': id, ...headers } = res.headers
       return { status: res.statusCode, headers, body: res.body.replaceAll(String(id), '<id>') }
     }
-    const wrongPassword = normalise(await app.inject(jsonLogin('alice', 'wrong-pass')))
-    const unknownUser = normalise(await app.inject(jsonLogin('mallory', 'wrong-pass')))
+    // From two fresh addresses, so that their rate-limit counters stand at the same place.
+    const wrongPassword = normalise(await app.inject({ ...jsonLogin('alice', 'wrong-pass'), remoteAddress: '198.51.100.1' }))
+    const unknownUser = normalise(await app.inject({ ...jsonLogin('mallory', 'wrong-pass'), remoteAddress: '203.0.113.2' }))
     expect(wrongPassword.status).toBe(401)
     expect(JSON.parse(wrongPassword.body)).toMatchObject({ code: 'invalid_credentials', status: 401 })
     expect(unknownUser).toEqual(wrongPassword)

@@ -60,7 +60,7 @@ describe('the gateway process', () => {
         ? { status: 200, body: { userId: 'u-alice' }, delayMs: 700 }
         : { status: 401 })
     const port = await freePort()
-    const gateway = spawnGateway({ PORT: String(port), AUTH_BACKEND_URL: backend.url, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'proc:' })
+    const gateway = spawnGateway({ PORT: String(port), AUTH_BACKEND_URL: backend.url, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'proc:', GATEWAY_SECRET: 'process-test-secret-0123456789abcdef' })
     await waitForOutput(gateway, /Server listening/)
     expect(gateway.output()).not.toMatch(/DEMO MODE/)
 

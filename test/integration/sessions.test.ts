@@ -106,7 +106,7 @@ describe('sessions in Redis', () => {
     const redis = new Redis(inject('redisUrl'))
     onTestFinished(() => { redis.disconnect() })
 
-    const keys = await redis.keys(`${prefix}*`)
+    const keys = await redis.keys(`${prefix}sess:*`)
     expect(keys).toHaveLength(2)
     const tags = new Set(keys.map(k => /\{(.+?)\}/.exec(k)?.[1]))
     expect(tags.size).toBe(1)

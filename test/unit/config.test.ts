@@ -19,8 +19,30 @@ describe('loadConfig', () => {
   })
 
   it('runs in production mode when a backend and Redis are configured, listening on all interfaces', () => {
-    const config = loadConfig({ AUTH_BACKEND_URL: 'http://auth:9000', REDIS_URL: 'redis://redis:6379' })
-    expect(config).toMatchObject({ mode: 'production', host: '0.0.0.0', sessionCookieSecure: true })
+    const config = loadConfig({ AUTH_BACKEND_URL: 'http://auth:9000', REDIS_URL: 'redis://redis:6379', GATEWAY_SECRET: 's'.repeat(32) })
+    expect(config).toMatchObject({ mode: 'production', host: '0.0.0.0', sessionCookieSecure: true, secret: 's'.repeat(32) })
+  })
+
+  it('refuses production mode without a gateway secret, which every replica must share', () => {
+    expect(configError({ AUTH_BACKEND_URL: 'http://auth:9000', REDIS_URL: 'redis://redis:6379' }).message).toMatch(/GATEWAY_SECRET is missing/)
+  })
+
+  it('makes a random secret per process in demo mode', () => {
+    expect(loadConfig({}).secret).not.toBe(loadConfig({}).secret)
+  })
+
+  it('merges limit overrides from JSON onto the defaults and names bad ones', () => {
+    const config = loadConfig({ LIMITS: '{"ip_attempts":{"points":50,"shadow":true}}' })
+    expect(config.limits.ip_attempts).toMatchObject({ points: 50, shadow: true, windowS: 60, key: 'ip' })
+    expect(config.limits.ip_failures.points).toBe(100)
+    expect(configError({ LIMITS: '{"ip_attempts":{"points":0}}' }).message).toMatch(/LIMITS/)
+    expect(configError({ LIMITS: '{"ip_atempts":{"points":5}}' }).message).toMatch(/LIMITS/)
+    expect(configError({ LIMITS: '{nope' }).message).toMatch(/LIMITS is not valid JSON/)
+  })
+
+  it('parses the allow and deny lists and names a bad entry', () => {
+    expect(loadConfig({ ALLOW_CIDRS: '10.0.0.0/8, 2001:db8::/32' }).allowList).toHaveLength(2)
+    expect(configError({ DENY_CIDRS: '10.0.0.0/8,nope' }).message).toMatch(/DENY_CIDRS="10.0.0.0\/8,nope" is invalid: nope/)
   })
 
   it('refuses production mode without Redis, naming the missing key', () => {

@@ -7,11 +7,28 @@ export type Metrics = ReturnType<typeof createMetrics>
 export const BREAKER_STATES = ['closed', 'half_open', 'open'] as const
 export type BreakerState = typeof BREAKER_STATES[number]
 
+let processRegistry: Registry | undefined
+
+/**
+ * Node.js process metrics (event-loop delay, GC, memory) belong to the process, not to an app:
+ * collected once, into a registry of their own, however many apps a process builds (tests).
+ */
+function processMetrics (): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry, prefix: 'lg_' })
+  }
+  return processRegistry
+}
+
 export function createMetrics () {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'lg_' })
   return {
     registry,
+    /** The Prometheus text of this app's metrics and the process's. */
+    async scrape (): Promise<string> {
+      return `${await processMetrics().metrics()}\n${await registry.metrics()}`
+    },
     httpRequests: new Counter({
       name: 'lg_http_requests_total',
       help: 'HTTP requests answered, by route, method, status and problem code ("" on success)',

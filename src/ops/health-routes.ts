@@ -33,6 +33,6 @@ export const healthRoutes: FastifyPluginAsync<HealthDeps> = async function healt
   })
 
   app.get('/metrics', async function metrics (_request, reply) {
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.scrape())
   })
 }

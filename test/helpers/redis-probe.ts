@@ -9,9 +9,7 @@ import { onTestFinished } from 'vitest'
 export async function commandCounter (url: string): Promise<() => Promise<number>> {
   const admin = new Redis(url)
   onTestFinished(() => { admin.disconnect() })
-  let infoCalls = 0
   return async () => {
-    infoCalls++
     const info = await admin.info('commandstats')
     const total = [...info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
       .filter(m => m[1] !== 'info')

@@ -26,8 +26,7 @@ export const ConfigSchema = Type.Object({
 
   AUTH_BACKEND_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'set = production mode' })),
   AUTH_BACKEND_TIMEOUT_MS: Int(50, 60_000, 2000),
-  AUTH_BACKEND_CONNECTIONS: Int(1, 4096, 64, 'keep-alive connections in the pool'),
-  AUTH_BACKEND_MAX_CONCURRENT: Int(1, 100_000, 256, 'bulkhead: concurrent backend calls; more answer 503 overloaded'),
+  AUTH_BACKEND_MAX_CONCURRENT: Int(1, 10_000, 256, 'bulkhead: concurrent backend calls, one connection each; more answer 503 overloaded'),
   BREAKER_ERROR_THRESHOLD_PERCENT: Int(1, 100, 50),
   BREAKER_VOLUME_THRESHOLD: Int(1, 100_000, 20, 'calls in the window before the breaker may open'),
   BREAKER_RESET_TIMEOUT_MS: Int(50, 600_000, 10_000, 'open time before a half-open probe'),
@@ -123,6 +122,12 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   if (data.HTTP_HEADERS_TIMEOUT_MS > data.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS=${data.HTTP_HEADERS_TIMEOUT_MS} must not exceed HTTP_REQUEST_TIMEOUT_MS=${data.HTTP_REQUEST_TIMEOUT_MS}`)
   }
+  if (data.SESSION_COOKIE_SAMESITE === 'none' && data.SESSION_COOKIE_SECURE !== true) {
+    problems.push('SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true: browsers drop SameSite=None cookies that are not Secure')
+  }
+  for (const key of NOT_YET_SUPPORTED) {
+    if (env[key]) problems.push(`${key} is set, but this version connects to a single Redis only: use REDIS_URL`)
+  }
   if (data.SESSION_IDLE_TIMEOUT_S > data.SESSION_ABSOLUTE_TIMEOUT_S) {
     problems.push(`SESSION_IDLE_TIMEOUT_S=${data.SESSION_IDLE_TIMEOUT_S} must not exceed SESSION_ABSOLUTE_TIMEOUT_S=${data.SESSION_ABSOLUTE_TIMEOUT_S}`)
   }
@@ -160,6 +165,17 @@ function parseCidrs (key: string, value: unknown, problems: string[]): CidrList 
   const { list, bad } = parseCidrList(typeof value === 'string' ? value : '')
   if (bad.length > 0) problems.push(`${key}=${JSON.stringify(value)} is invalid: ${bad.join(', ')} is not an IP or CIDR`)
   return list
+}
+
+// Part of the contract in DESIGN.md; refused rather than silently ignored until supported.
+const NOT_YET_SUPPORTED = ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES']
+const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET'])
+
+/** What an error message may show of a value: never a secret, never a Redis password. */
+function shown (key: string, value: unknown): string {
+  if (SECRET_KEYS.has(key)) return '"[redacted]"'
+  const text = JSON.stringify(value)
+  return key === 'REDIS_URL' ? text.replace(/\/\/[^@/]*@/, '//[redacted]@') : text
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -207,7 +223,7 @@ function describeError (e: ErrorObject, data: Record<string, unknown>): string {
   }
   const key = e.instancePath.split('/')[1] ?? ''
   const schema = (ConfigSchema.properties as Record<string, TSchema>)[key]
-  return `${key}=${JSON.stringify(data[key])} is invalid: allowed ${schema ? describeAllowed(schema) : e.message ?? ''}`
+  return `${key}=${shown(key, data[key])} is invalid: allowed ${schema ? describeAllowed(schema) : e.message ?? ''}`
 }
 
 export function describeAllowed (schema: TSchema): string {

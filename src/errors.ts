@@ -53,6 +53,11 @@ export const PROBLEMS = {
     title: { en: 'Not found', 'zh-CN': '未找到' },
     detail: { en: 'There is nothing at this address.', 'zh-CN': '该地址不存在。' }
   },
+  request_timeout: {
+    status: 408,
+    title: { en: 'Request too slow', 'zh-CN': '请求超时' },
+    detail: { en: 'The request did not arrive in time. Please send it again.', 'zh-CN': '请求未能及时送达，请重新发送。' }
+  },
   challenge_expired: {
     status: 410,
     title: { en: 'Verification expired', 'zh-CN': '验证已过期' },
@@ -67,6 +72,11 @@ export const PROBLEMS = {
     status: 415,
     title: { en: 'Unsupported content type', 'zh-CN': '不支持的内容类型' },
     detail: { en: 'Send application/json or application/x-www-form-urlencoded.', 'zh-CN': '请使用 application/json 或 application/x-www-form-urlencoded 格式。' }
+  },
+  headers_too_large: {
+    status: 431,
+    title: { en: 'Request headers too large', 'zh-CN': '请求头过大' },
+    detail: { en: 'The request headers are larger than allowed.', 'zh-CN': '请求头超过允许的大小。' }
   },
   too_many_attempts: {
     status: 429,

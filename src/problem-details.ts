@@ -1,5 +1,8 @@
 // RFC 9457 problem documents: `toProblem` turns any thrown value into one (pure), and the
 // handlers below are the only places that send them.
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import { type Socket } from 'node:net'
 import { type FastifyError, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type FieldError, GatewayError, isProblemCode, type Locale, PROBLEMS, type ProblemCode } from './errors.js'
 
@@ -154,4 +157,24 @@ export const problemDocsRoute: FastifyPluginAsync = async function problemDocsRo
     const { status, title, detail } = PROBLEMS[code]
     return { code, status, title, detail }
   })
+}
+
+/**
+ * For what Node refuses before it is a request (a malformed request line, headers too slow or
+ * too large): a problem document written straight to the socket, with a fresh request id.
+ */
+export function createClientErrorHandler (typeBase: string) {
+  return function clientErrorHandler (err: Error & { code?: string }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    if (socket.writable) {
+      const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request'
+      const requestId = randomUUID()
+      const extras = code === 'invalid_request' ? { extensions: { errors: [{ field: 'request', reason: 'malformed_body' }] } } : {}
+      const problem = toProblem(new GatewayError(code, extras), { requestId, locale: 'en', instance: '/', typeBase })
+      const body = JSON.stringify(problem.body)
+      socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\ncontent-type: application/problem+json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`)
+    }
+    socket.destroy(err)
+  }
 }

@@ -42,6 +42,8 @@ if (config !== undefined) {
     log.warn('DEMO MODE: users alice / alice-demo-pass and bob / bob-demo-pass (second factor)')
     log.warn('DEMO MODE: set AUTH_BACKEND_URL and REDIS_URL for production mode')
   }
+  if (config.trustProxy === true) log.warn('TRUST_PROXY=true: every peer may set the client address (X-Forwarded-For); only behind proxies you own')
+  if (typeof config.trustProxy === 'number') log.warn(`TRUST_PROXY=${config.trustProxy}: the nearest hops are trusted whatever their address; a client reaching the gateway directly can set its own address`)
   const app = await buildApp({ config, logger: log, authBackendUrl: demo?.url })
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an uncaught error')

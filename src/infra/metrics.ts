@@ -48,6 +48,18 @@ export function createMetrics () {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry]
     }),
+    backendUnexpectedStatus: new Counter({
+      name: 'lg_auth_backend_unexpected_status_total',
+      help: 'Auth backend 4xx answers other than 401/403/404 (answered as invalid credentials)',
+      labelNames: ['status'] as const,
+      registers: [registry]
+    }),
+    breakerEvents: new Counter({
+      name: 'lg_breaker_events_total',
+      help: 'Circuit breaker events: failure, timeout, reject (refused while open)',
+      labelNames: ['breaker', 'event'] as const,
+      registers: [registry]
+    }),
     breakerState: new Gauge({
       name: 'lg_breaker_state',
       help: 'Circuit breaker state: 1 for the current state of each breaker, 0 for the others',

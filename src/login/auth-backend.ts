@@ -36,7 +36,6 @@ export interface AuthBackend {
 export interface HttpAuthBackendOptions {
   url: string
   timeoutMs: number
-  connections: number
   maxConcurrent: number
   breaker: Omit<BreakerSettings, 'timeoutMs'>
   log: Logger
@@ -59,15 +58,31 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/** The backend asked for time (408, 429): not an outage, so the breaker's errorFilter lets it pass. */
+export class BackendBusy extends Error {
+  constructor (readonly statusCode: number, readonly retryAfterSeconds: number) {
+    super(`auth backend answered ${statusCode}`)
+    this.name = 'BackendBusy'
+  }
+}
+
 // Retry-After for a single failed call while the breaker is still closed.
 const RETRY_AFTER_FAILED_CALL_S = 2
+// How backends say no to a username and password; any other 4xx is unexpected.
+const REFUSALS = new Set([401, 403, 404])
+
+function retryAfterOf (header: string | string[] | undefined): number {
+  const seconds = Number(Array.isArray(header) ? header[0] : header)
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) : RETRY_AFTER_FAILED_CALL_S
+}
 
 export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBackend {
   const base = new URL(opts.url)
   const verifyPath = `${base.pathname.replace(/\/$/, '')}/verify`
+  // One connection per call the bulkhead admits: a call never waits in undici's queue, where
+  // its deadline would run out and a busy but healthy backend would look like a failing one.
   const pool = new Pool(base.origin, {
-    connections: opts.connections,
-    keepAliveTimeout: 30_000,
+    connections: opts.maxConcurrent,
     connectTimeout: opts.timeoutMs,
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs
@@ -103,9 +118,17 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
       const timedOut = (err as Error).name === 'TimeoutError' || (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT'
       throw new UpstreamFailure(timedOut ? 'timeout' : 'connection', `auth backend ${timedOut ? 'timed out' : 'unreachable'}`, { cause: err })
     }
+    if (res.statusCode === 408 || res.statusCode === 429) {
+      await res.body.dump()
+      throw new BackendBusy(res.statusCode, retryAfterOf(res.headers['retry-after']))
+    }
     if (res.statusCode >= 400 && res.statusCode < 500) {
       await res.body.dump()
-      if (res.statusCode !== 401) opts.log.warn({ status: res.statusCode }, 'auth backend answered an unexpected 4xx; treated as invalid credentials')
+      if (!REFUSALS.has(res.statusCode)) {
+        // Said as "wrong credentials" so nothing tells users apart; counted so operators see it.
+        opts.metrics.backendUnexpectedStatus.inc({ status: res.statusCode })
+        opts.log.warn({ status: res.statusCode }, 'auth backend answered an unexpected 4xx; treated as invalid credentials')
+      }
       return { kind: 'invalid_credentials' }
     }
     if (res.statusCode !== 200) {
@@ -136,7 +159,9 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
       try {
         return await call
       } catch (err) {
-        const retryAfterSeconds = isBreakerRejection(err) ? Math.ceil(breaker.msUntilProbe() / 1000) : RETRY_AFTER_FAILED_CALL_S
+        const retryAfterSeconds = isBreakerRejection(err)
+          ? Math.ceil(breaker.msUntilProbe() / 1000)
+          : err instanceof BackendBusy ? err.retryAfterSeconds : RETRY_AFTER_FAILED_CALL_S
         throw new GatewayError('auth_unavailable', { retryAfterSeconds, cause: err })
       }
     },

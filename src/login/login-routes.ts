@@ -1,11 +1,12 @@
 // POST /auth/login, top to bottom: identify the client → validate → normalise → backend
-// available? → rate limits → auth backend (breaker and bulkhead inside) → second factor or
+// available? → rate limits → session store available? → auth backend (breaker and bulkhead inside) → second factor or
 // session. Later stages (admission, bot filter) slot into the hook lists in request order.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
 import { type Config } from '../config.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
+import { type StoreHealth, storeUnavailable } from '../infra/store-guard.js'
 import { type LoginLimiter } from '../pipeline/rate-limit.js'
 import { invalidRequest } from '../problem-details.js'
 import { type ChallengeStore, channelsOf, maskedDestination, needsSecondFactor, newChallenge } from '../otp/challenge.js'
@@ -20,6 +21,7 @@ export interface LoginRouteDeps {
   sessions: SessionStore
   challenges: ChallengeStore
   limiter: LoginLimiter
+  storeHealth: StoreHealth
   identifyClient: onRequestAsyncHookHandler
   metrics: Metrics
   now: () => number
@@ -35,8 +37,16 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     body.username = username.value
   }
 
+  // Refuse early what cannot succeed, without calling the backend: while its breaker is open,
+  // and while sessions cannot be stored (then a right password is answered like a wrong one).
   async function backendAvailable () {
     authBackend.assertAvailable()
+  }
+
+  async function sessionStoreAvailable (request: FastifyRequest) {
+    if (deps.storeHealth.available()) return
+    limiter.undo(request)
+    throw storeUnavailable()
   }
 
   async function countLogin (_request: FastifyRequest, reply: FastifyReply) {
@@ -46,7 +56,8 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
   app.post('/auth/login', {
     schema: { body: LoginBody },
     onRequest: [deps.identifyClient], // headers only: refuse denied addresses before the body
-    preHandler: [normaliseLogin, backendAvailable, limiter.rateLimit], // needs the validated body
+    // Limits before the store check: while Redis is down they still hold, on their insurance.
+    preHandler: [normaliseLogin, backendAvailable, limiter.rateLimit, sessionStoreAvailable],
     onResponse: [countLogin]
   }, async function login (request, reply) {
     const { username, password } = request.body

@@ -1,8 +1,8 @@
 import { type Redis } from 'ioredis'
-import { guardStore } from '../infra/store-guard.js'
+import { guardStore, type StoreHealth } from '../infra/store-guard.js'
 import { type Challenge, type ChallengeStore } from './challenge.js'
 
-export function createRedisChallengeStore ({ redis, keyPrefix, now }: { redis: Redis, keyPrefix: string, now: () => number }): ChallengeStore {
+export function createRedisChallengeStore ({ redis, keyPrefix, health, now }: { redis: Redis, keyPrefix: string, health: StoreHealth, now: () => number }): ChallengeStore {
   const key = (id: string) => `${keyPrefix}otp:{${id}}`
   return guardStore({
     async create (c) {
@@ -22,5 +22,5 @@ export function createRedisChallengeStore ({ redis, keyPrefix, now }: { redis: R
     async delete (id) {
       await redis.del(key(id))
     }
-  })
+  }, health)
 }

@@ -66,6 +66,9 @@ export function createBreaker<A extends unknown[], R> (
     log.info({ breaker: name }, 'breaker closed')
     record('closed')
   })
+  breaker.on('failure', () => metrics.breakerEvents.inc({ breaker: name, event: 'failure' }))
+  breaker.on('timeout', () => metrics.breakerEvents.inc({ breaker: name, event: 'timeout' }))
+  breaker.on('reject', () => metrics.breakerEvents.inc({ breaker: name, event: 'reject' }))
 
   return {
     fire: (...args: A) => breaker.fire(...args),

@@ -6,7 +6,7 @@ import { newSessionToken, parseSessionToken } from './session-token.js'
 
 const SWEEP_EVERY = 1000
 
-export function createMemorySessionStore ({ policy, now }: { policy: SessionPolicy, now: () => number }): SessionStore {
+export function createMemorySessionStore ({ secret, policy, now }: { secret: string, policy: SessionPolicy, now: () => number }): SessionStore {
   const sessions = new Map<string, SessionRecord>()
   const byUser = new Map<string, Set<string>>()
 
@@ -40,7 +40,7 @@ export function createMemorySessionStore ({ policy, now }: { policy: SessionPoli
       const at = now()
       // Bounded memory: users who never come back would otherwise keep their sessions forever.
       if (++issued % SWEEP_EVERY === 0) sweep(at)
-      const { token, id } = newSessionToken(userId)
+      const { token, id } = newSessionToken(secret, userId)
       const record = { id, userId, createdAt: at, lastSeenAt: at }
       sessions.set(id, record)
       let ids = byUser.get(userId)

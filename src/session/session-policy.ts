@@ -46,7 +46,7 @@ export function pickEvictions (live: ReadonlyArray<Pick<SessionRecord, 'id' | 'c
   if (excess <= 0) return []
   return [...live]
     .filter(s => s.id !== keepId)
-    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)) // Redis sorted-set order
     .slice(0, excess)
     .map(s => s.id)
 }

@@ -1,7 +1,8 @@
 // Session tokens: `<userTag>.<256 random bits>`, both base64url. The user tag puts all of a
-// user's session keys in one Redis Cluster hash slot with the user's index, so issuing,
-// evicting and revoking stay single atomic scripts. Only the token's SHA-256 is stored.
-import { createHash, randomBytes } from 'node:crypto'
+// user's session keys in one Redis Cluster hash slot with the user's index, so issuing with
+// eviction, checking and revoking stay atomic. The tag is keyed with the gateway secret, so a
+// token does not tell who owns it. Only the token's SHA-256 is stored.
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 
 const TAG_LENGTH = 16 // 96 bits of SHA-256: collisions between users are out of reach
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/
@@ -12,12 +13,12 @@ export interface ParsedToken {
   id: string
 }
 
-export function userTag (userId: string): string {
-  return createHash('sha256').update(`user:${userId}`).digest('base64url').slice(0, TAG_LENGTH)
+export function userTag (secret: string, userId: string): string {
+  return createHmac('sha256', secret).update(`session-user:${userId}`).digest('base64url').slice(0, TAG_LENGTH)
 }
 
-export function newSessionToken (userId: string): ParsedToken & { token: string } {
-  const tag = userTag(userId)
+export function newSessionToken (secret: string, userId: string): ParsedToken & { token: string } {
+  const tag = userTag(secret, userId)
   const token = `${tag}.${randomBytes(32).toString('base64url')}`
   return { token, tag, id: hashToken(token) }
 }

@@ -6,7 +6,7 @@ import { type Socket } from 'node:net'
 import { onTestFinished } from 'vitest'
 
 export type BackendReply =
-  | { status: number, body?: unknown, delayMs?: number }
+  | { status: number, body?: unknown, delayMs?: number, headers?: Record<string, string> }
   | { hang: true }
   | { destroy: true }
 
@@ -52,7 +52,7 @@ export async function startFakeAuthBackend (initial: BackendScript = directory):
       if ('destroy' in reply) { req.socket.destroy(); return }
       const send = () => {
         if (res.destroyed) return
-        res.writeHead(reply.status, { 'content-type': 'application/json' })
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
         res.end(JSON.stringify(reply.body ?? {}))
       }
       if (reply.delayMs) setTimeout(send, reply.delayMs)

@@ -77,7 +77,7 @@ describe('auth backend circuit breaker', () => {
       if (mode === 'destroy') return { destroy: true }
       return { status: 200, body: { user: 'not the contract' } }
     })
-    const app = await buildTestApp({ env: { ...breakerEnv(backend.url), AUTH_BACKEND_TIMEOUT_MS: '200', BREAKER_VOLUME_THRESHOLD: '10' } })
+    const app = await buildTestApp({ env: { ...breakerEnv(backend.url), AUTH_BACKEND_TIMEOUT_MS: '200', BREAKER_RESET_TIMEOUT_MS: '60000' } })
 
     const started = Date.now()
     const timedOut = await app.inject(jsonLogin('alice', 'right-pass'))
@@ -88,9 +88,12 @@ describe('auth backend circuit breaker', () => {
     expect((await app.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('auth_unavailable')
     mode = 'garbage'
     expect((await app.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('auth_unavailable')
+    expect(await breakerState(app)).toBe('closed')
     await backend.refuse()
     expect((await app.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('auth_unavailable')
     backend.releaseHung()
+    // Four failures of four kinds: each counted, so the breaker opened.
+    expect(await breakerState(app)).toBe('open')
 
     const metrics = (await app.inject({ url: '/metrics' })).body
     for (const outcome of ['timeout', 'connection', 'malformed']) {
@@ -107,6 +110,44 @@ describe('auth backend circuit breaker', () => {
     await backend.accept()
     await sleep(350)
     expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200)
+    expect(await breakerState(app)).toBe('closed')
+  })
+})
+
+describe('a backend that asks for time', () => {
+  it('answers 429 and 408 with auth_unavailable and its Retry-After, without opening the breaker', async () => {
+    const backend = await fakeBackendForTest(({ n }) => ({ status: n % 2 === 0 ? 408 : 429, body: {} }))
+    const app = await buildTestApp({ env: breakerEnv(backend.url) })
+    for (let i = 0; i < 10; i++) {
+      const res = await app.inject(jsonLogin('alice', 'right-pass'))
+      expect(res.statusCode).toBe(503)
+      expect(res.json()).toMatchObject({ code: 'auth_unavailable', retryAfter: 2 })
+    }
+    expect(await breakerState(app)).toBe('closed')
+  })
+
+  it('passes on the backend\'s own Retry-After', async () => {
+    const backend = await fakeBackendForTest(() => ({ status: 429, body: {}, headers: { 'retry-after': '30' } }))
+    const app = await buildTestApp({ env: breakerEnv(backend.url) })
+    const res = await app.inject(jsonLogin('alice', 'right-pass'))
+    expect(res.headers['retry-after']).toBe('30')
+    expect(res.json().retryAfter).toBe(30)
+  })
+
+  it('counts other unexpected 4xx answers, and still answers invalid_credentials', async () => {
+    const backend = await fakeBackendForTest(() => ({ status: 422, body: {} }))
+    const app = await buildTestApp({ env: breakerEnv(backend.url) })
+    expect((await app.inject(jsonLogin('alice', 'x'))).json().code).toBe('invalid_credentials')
+    expect((await app.inject({ url: '/metrics' })).body).toContain('lg_auth_backend_unexpected_status_total{status="422"} 1')
+  })
+})
+
+describe('connection pool', () => {
+  it('gives every call the bulkhead admits its own connection, so a busy healthy backend never looks failed', async () => {
+    const backend = await fakeBackendForTest(() => ({ status: 200, body: { userId: 'u-alice' }, delayMs: 150 }))
+    const app = await buildTestApp({ env: { ...breakerEnv(backend.url), AUTH_BACKEND_MAX_CONCURRENT: '30', AUTH_BACKEND_TIMEOUT_MS: '250' } })
+    const answers = await Promise.all(Array.from({ length: 30 }, () => app.inject(jsonLogin('alice', 'right-pass'))))
+    expect(answers.map(a => a.statusCode)).toEqual(Array(30).fill(200))
     expect(await breakerState(app)).toBe('closed')
   })
 })

@@ -48,6 +48,9 @@ describe('slow clients', () => {
     expect(closedAt, 'the slow client was never disconnected').toBeGreaterThan(0)
     expect(closedAt - openedAt).toBeLessThan(2500)
     expect(answer).toMatch(/^HTTP\/1\.1 408/)
+    expect(answer).toMatch(/content-type: application\/problem\+json/)
+    expect(answer).toMatch(/x-request-id: [0-9a-f-]{36}/)
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'request_timeout', status: 408 })
     expect(logins.map(l => l.status)).toEqual(Array(10).fill(200))
   })
 
@@ -66,6 +69,25 @@ describe('slow clients', () => {
     socket.destroy()
     expect(closedAt).toBeGreaterThan(0)
     expect(closedAt - openedAt).toBeLessThan(3000)
+  })
+})
+
+describe('requests that never became requests', () => {
+  it('answer a malformed request line with an invalid_request problem document', async () => {
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url } })
+    const port = Number(new URL(await listening(app)).port)
+    const socket = connect(port, '127.0.0.1')
+    let answer = ''
+    socket.on('data', d => { answer += d.toString() })
+    socket.on('error', () => {})
+    const closed = new Promise<void>(resolve => socket.on('close', () => resolve()))
+    socket.write('NOT A REQUEST\r\n\r\n')
+    await Promise.race([closed, sleep(3000)])
+    socket.destroy()
+    expect(answer).toMatch(/^HTTP\/1\.1 400/)
+    expect(answer).toMatch(/x-request-id: [0-9a-f-]{36}/)
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'invalid_request', status: 400 })
   })
 })
 

@@ -18,6 +18,10 @@ describe('POST /auth/login', () => {
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now())
     const cookie = res.cookies.find(c => c.name === 'sid')
     expect(cookie).toMatchObject({ value: body.token, httpOnly: true, sameSite: 'Lax', path: '/' })
+    // A token must never be cached; helmet's headers are on.
+    expect(res.headers['cache-control']).toBe('no-store')
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=/)
 
     const byBearer = await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${body.token}` } })
     expect(byBearer.statusCode).toBe(200)
@@ -165,6 +169,10 @@ describe('logs', () => {
     const text = captured.text()
     expect(captured.lines.length).toBeGreaterThan(5)
     expect(text).toContain(login.headers['x-request-id'])
+    // Every line about a request says which request.
+    const requestLines = captured.lines.map(l => JSON.parse(l) as Record<string, unknown>).filter(l => 'req' in l || 'res' in l || 'problem' in l)
+    expect(requestLines.length).toBeGreaterThan(10)
+    for (const line of requestLines) expect(line.requestId, JSON.stringify(line)).toEqual(expect.any(String))
     for (const secret of ['right-pass', 'wrong-pass-zzz', 'bob-pass', token, token.split('.')[1] as string, '13812345678']) {
       expect(text).not.toContain(secret)
     }

@@ -287,7 +287,8 @@ describe('Redis cost', () => {
     await redis.kill()
     const codes = []
     for (let i = 0; i < 6; i++) codes.push((await attempt(app, '198.51.100.110', 'alice', 'wrong')).statusCode)
-    expect(codes).toEqual([401, 401, 401, 401, 429, 429])
+    // Within budget: no session can be stored, so 503; past it: the insurance limiter's 429.
+    expect(codes).toEqual([503, 503, 503, 503, 429, 429])
     expect((await app.inject({ url: '/metrics' })).body).toMatch(/lg_limit_insurance_total\{limit="ip_attempts"\} [4-6]/)
 
     await redis.restart()
@@ -311,7 +312,7 @@ describe('Redis cost', () => {
     await redis.kill()
     const codes = []
     for (let i = 0; i < 5; i++) codes.push((await attempt(app, '198.51.100.120', 'alice', 'wrong')).statusCode)
-    expect(codes).toEqual([401, 401, 401, 429, 429])
+    expect(codes).toEqual([503, 503, 503, 429, 429])
   })
 })
 

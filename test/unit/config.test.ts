@@ -101,3 +101,18 @@ describe('README configuration table', () => {
     expect(documented).toEqual(Object.keys(ConfigSchema.properties).sort())
   })
 })
+
+describe('configuration errors', () => {
+  it('never print a secret or a Redis password', () => {
+    const message = configError({ ADMIN_TOKEN: 'hunter2-short', GATEWAY_SECRET: 'tiny-secret', REDIS_URL: 'redis://:p4ssw0rd@h:1 x' }).message
+    expect(message).toMatch(/ADMIN_TOKEN="\[redacted\]" is invalid/)
+    expect(message).toMatch(/GATEWAY_SECRET="\[redacted\]" is invalid/)
+    expect(message).toMatch(/REDIS_URL="redis:\/\/\[redacted\]@h:1 x" is invalid/)
+    expect(message).not.toMatch(/hunter2|tiny-secret|p4ssw0rd/)
+  })
+
+  it('refuse SameSite=None without Secure, and Redis topologies this version cannot use', () => {
+    expect(configError({ SESSION_COOKIE_SAMESITE: 'none' }).message).toMatch(/SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true/)
+    expect(configError({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm' }).message).toMatch(/REDIS_SENTINELS is set/)
+  })
+})

@@ -39,10 +39,11 @@ describe('pickEvictions', () => {
 
 describe('session tokens', () => {
   it('carry 256 random bits after the user tag and are stored by hash only', () => {
-    const a = newSessionToken('u1')
-    const b = newSessionToken('u1')
+    const a = newSessionToken('secret', 'u1')
+    const b = newSessionToken('secret', 'u1')
     expect(a.token).not.toBe(b.token)
-    expect(a.tag).toBe(userTag('u1'))
+    expect(a.tag).toBe(userTag('secret', 'u1'))
+    expect(userTag('other secret', 'u1')).not.toBe(a.tag) // nobody without the secret can tell the owner
     expect(Buffer.from(a.token.split('.')[1] as string, 'base64url')).toHaveLength(32)
     expect(a.id).not.toContain(a.token.split('.')[1])
     expect(parseSessionToken(a.token)).toEqual({ tag: a.tag, id: a.id })

@@ -1,0 +1,111 @@
+// The parts of the gateway built from the configuration: Redis, the auth backend behind its
+// breaker, the stores, the limits. What it creates, `close` closes; what it is given, it leaves.
+import { type Redis } from 'ioredis'
+import { type Logger } from 'pino'
+import { type Config } from './config.js'
+import { type Metrics } from './infra/metrics.js'
+import { createRedis, waitForRedis } from './infra/redis.js'
+import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
+import { createBlockCache } from './limits/block-cache.js'
+import { createLimitCounters } from './limits/limit-counters.js'
+import { createLimitGuard } from './limits/limit-guard.js'
+import { createSharedAddresses } from './limits/shared-addresses.js'
+import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
+import { type ChallengeStore } from './otp/challenge.js'
+import { createMemoryChallengeStore } from './otp/memory-challenge-store.js'
+import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
+import { createLoginLimiter, type LoginLimiter } from './pipeline/rate-limit.js'
+import { createMemorySessionStore } from './session/memory-session-store.js'
+import { createRedisSessionStore } from './session/redis-session-store.js'
+import { type SessionStore } from './session/session-store.js'
+
+export interface Components {
+  redis: Redis | null
+  storeHealth: StoreHealth
+  authBackend: AuthBackend
+  sessions: SessionStore
+  challenges: ChallengeStore
+  limiter: LoginLimiter
+  close: () => Promise<void>
+}
+
+export interface ComponentDeps {
+  config: Config
+  log: Logger
+  metrics: Metrics
+  now: () => number
+  /** Passed in: the caller owns and closes it. Otherwise made from REDIS_URL, if set. */
+  redis?: Redis
+  /** The auth backend when the configuration names none (demo mode's in-process backend). */
+  authBackendUrl?: string
+}
+
+export async function createComponents (deps: ComponentDeps): Promise<Components> {
+  const { config, log, metrics, now } = deps
+  const redis = deps.redis ?? await connectRedis(config, log)
+  const ownsRedis = deps.redis === undefined && redis !== null
+  const storeHealth = createStoreHealth(redis, now)
+  const authBackend = createAuthBackend(config, deps.authBackendUrl, log, metrics)
+  const keyPrefix = config.REDIS_KEY_PREFIX
+  const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
+  return {
+    redis,
+    storeHealth,
+    authBackend,
+    sessions: redis
+      ? createRedisSessionStore({ redis, keyPrefix, secret: config.secret, policy, health: storeHealth, now })
+      : createMemorySessionStore({ secret: config.secret, policy, now }),
+    challenges: redis ? createRedisChallengeStore({ redis, keyPrefix, health: storeHealth, now }) : createMemoryChallengeStore({ now }),
+    limiter: createLimiter(config, redis, log, metrics, now),
+    async close () {
+      await authBackend.close()
+      if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
+    }
+  }
+}
+
+async function connectRedis (config: Config, log: Logger): Promise<Redis | null> {
+  if (config.REDIS_URL === undefined) return null
+  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS }, log)
+  // Start anyway if Redis is down: readiness says so, and the client keeps reconnecting.
+  await waitForRedis(redis, config.REDIS_CONNECT_TIMEOUT_MS).catch((err: Error) => log.warn({ err: { message: err.message } }, 'starting without redis'))
+  return redis
+}
+
+function createAuthBackend (config: Config, fallbackUrl: string | undefined, log: Logger, metrics: Metrics): AuthBackend {
+  const url = config.AUTH_BACKEND_URL ?? fallbackUrl
+  if (url === undefined) throw new Error('the gateway needs AUTH_BACKEND_URL, or the demo backend in demo mode')
+  return createHttpAuthBackend({
+    url,
+    timeoutMs: config.AUTH_BACKEND_TIMEOUT_MS,
+    maxConcurrent: config.AUTH_BACKEND_MAX_CONCURRENT,
+    breaker: {
+      errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,
+      volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+      resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
+      windowMs: config.BREAKER_WINDOW_MS
+    },
+    log,
+    metrics
+  })
+}
+
+function createLimiter (config: Config, redis: Redis | null, log: Logger, metrics: Metrics, now: () => number): LoginLimiter {
+  const keyPrefix = config.REDIS_KEY_PREFIX
+  const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
+  const guard = createLimitGuard({
+    counters: createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics }),
+    shared: createSharedAddresses({ redis, keyPrefix, minUsers: config.SHARED_ADDRESS_MIN_USERS, cacheTtlMs: 60_000, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, log, metrics, now }),
+    blocks: createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES),
+    limits: config.limits,
+    sharedPolicy,
+    metrics
+  })
+  return createLoginLimiter({
+    guard,
+    limits: config.limits,
+    secret: config.secret,
+    device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure },
+    now
+  })
+}

@@ -4,16 +4,16 @@ import { type Channel } from './challenge.js'
 
 const TEXT: Record<Locale, { sms: string, voice: string, subject: string, email: string }> = {
   en: {
-    sms: 'Your verification code is {code}. It expires in 5 minutes. Never share it with anyone.',
+    sms: 'Your verification code is {code}. Never share it with anyone.',
     voice: 'Your verification code is: {code}. Again: {code}.',
     subject: 'Your verification code',
-    email: 'Your verification code is {code}.\n\nIt expires in 5 minutes. If you did not try to sign in, ignore this message and never share the code.'
+    email: 'Your verification code is {code}.\n\nIf you did not try to sign in, ignore this message and never share the code.'
   },
   'zh-CN': {
-    sms: '您的验证码是 {code}，5 分钟内有效。请勿告诉任何人。',
+    sms: '您的验证码是 {code}，请勿告诉任何人。',
     voice: '您的验证码是：{code}。重复一遍：{code}。',
     subject: '您的验证码',
-    email: '您的验证码是 {code}。\n\n5 分钟内有效。如果不是您本人在登录，请忽略本邮件，并且不要把验证码告诉任何人。'
+    email: '您的验证码是 {code}。\n\n如果不是您本人在登录，请忽略本邮件，并且不要把验证码告诉任何人。'
   }
 }
 

@@ -18,6 +18,8 @@ export interface OtpProvider {
   readonly channels: readonly Channel[]
   /** Resolves once the provider has accepted the message; rejects on any failure. Honour `signal`. */
   send: (message: OtpMessage, signal: AbortSignal) => Promise<{ messageId: string }>
+  /** Releases connections; called once when the gateway closes. */
+  close: () => Promise<void>
 }
 
 /** Thrown by adapters for an answer that is not an acceptance (status, body), with a safe summary. */

@@ -12,9 +12,11 @@ import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
 import { createMetrics, type Metrics } from './infra/metrics.js'
+import { outboxRoutes } from './demo/outbox-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
+import { otpRoutes } from './otp/otp-routes.js'
 import { createIdentifyClient } from './pipeline/identify-client.js'
 import { createClientErrorHandler, createProblemSender, problemDocsRoute } from './problem-details.js'
 import { sessionRoutes } from './session/session-routes.js'
@@ -97,7 +99,9 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
 async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number): Promise<void> {
   const identifyClient = createIdentifyClient({ allow: config.allowList, deny: config.denyList })
   await app.register(loginRoutes, { ...parts, config, identifyClient, metrics, now })
+  await app.register(otpRoutes, { ...parts, config, identifyClient, metrics })
   await app.register(sessionRoutes, { config, sessions: parts.sessions })
+  if (config.mode === 'demo') await app.register(outboxRoutes, { outbox: parts.outbox })
   const adminToken = config.ADMIN_TOKEN
   if (adminToken !== undefined) {
     await app.register(adminRoutes, { ...parts, config: { ...config, ADMIN_TOKEN: adminToken } })

@@ -11,9 +11,13 @@ import { createLimitCounters } from './limits/limit-counters.js'
 import { createLimitGuard } from './limits/limit-guard.js'
 import { createSharedAddresses } from './limits/shared-addresses.js'
 import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
-import { type ChallengeStore } from './otp/challenge.js'
+import { createDelivery, type Delivery } from './otp/delivery.js'
 import { createMemoryChallengeStore } from './otp/memory-challenge-store.js'
+import { createOtpService, type OtpService } from './otp/otp-service.js'
+import { createProviders } from './otp/provider-factory.js'
+import { createOutbox, type Outbox } from './otp/providers/demo-provider.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
+import { createSendCaps } from './otp/send-caps.js'
 import { createLoginLimiter, type LoginLimiter } from './pipeline/rate-limit.js'
 import { createMemorySessionStore } from './session/memory-session-store.js'
 import { createRedisSessionStore } from './session/redis-session-store.js'
@@ -24,7 +28,10 @@ export interface Components {
   storeHealth: StoreHealth
   authBackend: AuthBackend
   sessions: SessionStore
-  challenges: ChallengeStore
+  otp: OtpService
+  delivery: Delivery
+  /** What the demo providers sent (empty unless demo providers are configured). */
+  outbox: Outbox
   limiter: LoginLimiter
   close: () => Promise<void>
 }
@@ -47,6 +54,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const storeHealth = createStoreHealth(redis, now)
   const authBackend = createAuthBackend(config, deps.authBackendUrl, log, metrics)
   const keyPrefix = config.REDIS_KEY_PREFIX
+  const otp = createOtp(config, redis, storeHealth, log, metrics, now)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
   return {
     redis,
@@ -55,10 +63,10 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
     sessions: redis
       ? createRedisSessionStore({ redis, keyPrefix, secret: config.secret, policy, health: storeHealth, now })
       : createMemorySessionStore({ secret: config.secret, policy, now }),
-    challenges: redis ? createRedisChallengeStore({ redis, keyPrefix, health: storeHealth, now }) : createMemoryChallengeStore({ now }),
+    ...otp,
     limiter: createLimiter(config, redis, log, metrics, now),
     async close () {
-      await authBackend.close()
+      await Promise.all([authBackend.close(), otp.delivery.close()])
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
     }
   }
@@ -108,4 +116,44 @@ function createLimiter (config: Config, redis: Redis | null, log: Logger, metric
     device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure },
     now
   })
+}
+
+function createOtp (config: Config, redis: Redis | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
+  const keyPrefix = config.REDIS_KEY_PREFIX
+  const outbox = createOutbox()
+  const delivery = createDelivery({
+    providers: createProviders(config.otpProviders, outbox),
+    hedgeMs: config.OTP_HEDGE_MS,
+    breaker: {
+      errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,
+      volumeThreshold: config.OTP_BREAKER_VOLUME_THRESHOLD,
+      resetTimeoutMs: config.OTP_BREAKER_RESET_TIMEOUT_MS,
+      windowMs: config.BREAKER_WINDOW_MS
+    },
+    log,
+    metrics
+  })
+  const otp = createOtpService({
+    store: redis ? createRedisChallengeStore({ redis, keyPrefix, health, now }) : createMemoryChallengeStore({ now }),
+    delivery,
+    caps: createSendCaps({
+      redis,
+      keyPrefix,
+      secret: config.secret,
+      replicas: config.GATEWAY_REPLICAS,
+      metrics,
+      perDestinationPerDay: config.OTP_SENDS_PER_DESTINATION_PER_DAY,
+      perCountryPerHour: config.OTP_SENDS_PER_COUNTRY_PER_HOUR
+    }),
+    secret: config.secret,
+    settings: {
+      challengeTtlMs: config.OTP_CHALLENGE_TTL_S * 1000,
+      resendCooldownMs: config.OTP_RESEND_COOLDOWN_S * 1000,
+      maxSendsPerChallenge: config.OTP_MAX_SENDS_PER_CHALLENGE,
+      maxAttempts: config.OTP_MAX_ATTEMPTS
+    },
+    metrics,
+    now
+  })
+  return { otp, delivery, outbox }
 }

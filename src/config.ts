@@ -6,6 +6,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { type CidrList, parseCidrList } from './limits/address.js'
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName, type Limits } from './limits/limit-policy.js'
+import { parseProviders, type ProviderConfig } from './otp/provider-config.js'
 
 const LimitOverride = Type.Partial(Type.Object({
   points: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
@@ -56,6 +57,15 @@ export const ConfigSchema = Type.Object({
   SESSION_COOKIE_SAMESITE: Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { default: 'lax' }),
 
   OTP_CHALLENGE_TTL_S: Int(30, 3600, 300, 'a second-factor challenge expires after this'),
+  OTP_RESEND_COOLDOWN_S: Int(0, 3600, 60, 'between two sends of one challenge'),
+  OTP_MAX_SENDS_PER_CHALLENGE: Int(1, 100, 5),
+  OTP_MAX_ATTEMPTS: Int(1, 100, 5, 'wrong codes before the challenge is burnt'),
+  OTP_SENDS_PER_DESTINATION_PER_DAY: Int(1, 10_000, 10, 'SMS pumping: sends to one number or address per day'),
+  OTP_SENDS_PER_COUNTRY_PER_HOUR: Int(1, 10_000_000, 1000, 'toll fraud: sends to one country calling code per hour'),
+  OTP_HEDGE_MS: Int(0, 60_000, 0, '0: off; otherwise try the next provider too when one is this slow'),
+  OTP_BREAKER_VOLUME_THRESHOLD: Int(1, 100_000, 3, 'sends in the window before a provider breaker may open'),
+  OTP_BREAKER_RESET_TIMEOUT_MS: Int(50, 600_000, 30_000),
+  OTP_PROVIDERS: Type.Optional(Type.Array(Type.Object({ type: Type.String() }), { maxItems: 32, description: 'JSON list of providers; see README' })),
 
   BODY_LIMIT_BYTES: Int(256, 1_048_576, 4096),
   HTTP_HEADERS_TIMEOUT_MS: Int(100, 600_000, 10_000, 'slow-header (slowloris) cut-off'),
@@ -79,6 +89,8 @@ export interface Config extends ConfigValues {
   limits: Limits
   allowList: CidrList
   denyList: CidrList
+  /** OTP_PROVIDERS, checked per type; in demo mode without it, the demo providers. */
+  otpProviders: ProviderConfig[]
 }
 
 export class ConfigError extends Error {
@@ -101,7 +113,9 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   // Empty strings count as unset: compose files and shells pass `KEY=` for "no value".
   for (const key of KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key]
   const jsonProblems: string[] = []
-  if (typeof fromEnv.LIMITS === 'string') fromEnv.LIMITS = parseJson('LIMITS', fromEnv.LIMITS, jsonProblems)
+  for (const key of ['LIMITS', 'OTP_PROVIDERS']) {
+    if (typeof fromEnv[key] === 'string') fromEnv[key] = parseJson(key, fromEnv[key], jsonProblems)
+  }
   const given: Record<string, unknown> = { ...file, ...fromEnv }
   const data = { ...given } // ajv coerces and fills defaults in place; messages quote what was given
   const valid = validate(data)
@@ -122,6 +136,7 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   if (data.HTTP_HEADERS_TIMEOUT_MS > data.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS=${data.HTTP_HEADERS_TIMEOUT_MS} must not exceed HTTP_REQUEST_TIMEOUT_MS=${data.HTTP_REQUEST_TIMEOUT_MS}`)
   }
+  const otpProviders = parseProviders(data.OTP_PROVIDERS, mode, problems)
   if (data.SESSION_COOKIE_SAMESITE === 'none' && data.SESSION_COOKIE_SECURE !== true) {
     problems.push('SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true: browsers drop SameSite=None cookies that are not Secure')
   }
@@ -142,7 +157,8 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     secret: data.GATEWAY_SECRET ?? randomBytes(32).toString('base64url'),
     limits: mergeLimits(data.LIMITS ?? {}),
     allowList: allow,
-    denyList: deny
+    denyList: deny,
+    otpProviders
   }
 }
 
@@ -169,7 +185,7 @@ function parseCidrs (key: string, value: unknown, problems: string[]): CidrList 
 
 // Part of the contract in DESIGN.md; refused rather than silently ignored until supported.
 const NOT_YET_SUPPORTED = ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES']
-const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET'])
+const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET', 'OTP_PROVIDERS'])
 
 /** What an error message may show of a value: never a secret, never a Redis password. */
 function shown (key: string, value: unknown): string {

@@ -96,7 +96,7 @@ export const PROBLEMS = {
   otp_delivery_failed: {
     status: 503,
     title: { en: 'Verification code could not be sent', 'zh-CN': '验证码发送失败' },
-    detail: { en: 'We could not send your code this way. Please choose another way to receive it.', 'zh-CN': '验证码无法通过该方式发送，请选择其他接收方式。' }
+    detail: { en: 'We could not send your code by {channel} right now. {suggestion}', 'zh-CN': '暂时无法通过{channel}发送验证码。{suggestion}' }
   },
   maintenance: {
     status: 503,
@@ -129,6 +129,8 @@ export interface ProblemExtras {
   /** Extension members of the problem document (RFC 9457 §3.2), e.g. `errors`, `attemptsLeft`. */
   extensions?: Record<string, unknown>
   headers?: Record<string, string>
+  /** Values for the detail's placeholders that differ per locale (not sent as members). */
+  localParams?: Record<string, Record<Locale, string>>
   /** Extra fields for the one log line of the refusal (never sent to the client). */
   logFields?: Record<string, unknown>
 }

@@ -48,12 +48,13 @@ export function toProblem (err: unknown, ctx: ProblemContext): Problem {
     headers['retry-after'] = String(seconds)
     params.retryAfter = seconds
   }
+  const localParams = Object.fromEntries(Object.entries(extras.localParams ?? {}).map(([k, v]) => [k, v[ctx.locale]]))
   const body: Record<string, unknown> = {
     type: ctx.typeBase + code,
     // RFC 9457 §3.1.3: title does not change between occurrences of the same type.
     title: spec.title[ctx.locale],
     status: spec.status,
-    detail: fillTemplate(spec.detail[ctx.locale], params),
+    detail: fillTemplate(spec.detail[ctx.locale], { ...params, ...localParams }),
     instance: ctx.instance,
     code,
     requestId: ctx.requestId,

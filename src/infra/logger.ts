@@ -2,7 +2,10 @@
 // session tokens, cookies or full phone numbers.
 import { randomUUID } from 'node:crypto'
 import { type IncomingMessage } from 'node:http'
-import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import pino, { type BaseLogger, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+
+/** What code that logs on behalf of a request needs: Fastify's request logger fits. */
+export type RequestLog = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>
 
 export const REDACT_PATHS = [
   'req.headers.authorization',

@@ -101,6 +101,31 @@ export function createMetrics () {
       help: 'Addresses recognised as shared egress (many distinct successful users)',
       registers: [registry]
     }),
+    otpProviderSends: new Counter({
+      name: 'lg_otp_provider_sends_total',
+      help: 'OTP sends per provider: delivered, failed, or skipped (breaker open)',
+      labelNames: ['provider', 'outcome'] as const,
+      registers: [registry]
+    }),
+    otpProviderDuration: new Histogram({
+      name: 'lg_otp_provider_duration_seconds',
+      help: 'How long each OTP provider took to accept or fail a message',
+      labelNames: ['provider'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry]
+    }),
+    otpChannel: new Counter({
+      name: 'lg_otp_channel_total',
+      help: 'OTP sends per channel: delivered by the first provider, failed over to another, or exhausted (none delivered)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry]
+    }),
+    otpVerifications: new Counter({
+      name: 'lg_otp_verifications_total',
+      help: 'OTP verifications by outcome: verified, invalid_code, challenge_expired',
+      labelNames: ['outcome'] as const,
+      registers: [registry]
+    }),
     sessionsIssued: new Counter({
       name: 'lg_sessions_issued_total',
       help: 'Sessions issued',

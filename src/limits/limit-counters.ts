@@ -1,8 +1,7 @@
-// The counters behind the limits, on rate-limiter-flexible: Redis shared by every replica, with
-// an in-process insurance limiter taking over while Redis fails; or memory alone in demo mode.
+// The counters behind the login limits, one rate-limiter-flexible counter per enabled limit.
 import { type Redis } from 'ioredis'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { type Metrics } from '../infra/metrics.js'
+import { type Counter, createCounter, increment } from './counter.js'
 import { blockSecondsFor, LIMIT_NAMES, type LimitKey, type LimitName, type Limits, maxBudgetOf, type Observation, type SharedPolicy } from './limit-policy.js'
 
 export interface LimitCounters {
@@ -25,37 +24,19 @@ export interface LimitCounterOptions {
   metrics: Metrics
 }
 
-/**
- * rate-limiter-flexible's insurance limiter, counting each local attempt as `replicas` points
- * against the full budget: while Redis is down, every replica enforces its share of the limit.
- */
-class InsuranceLimiter extends RateLimiterMemory {
-  constructor (opts: ConstructorParameters<typeof RateLimiterMemory>[0], private readonly scale: number, private readonly onUse: () => void) {
-    super(opts)
-  }
-
-  override consume (key: string | number, points = 1, options?: Record<string, unknown>): Promise<RateLimiterRes> {
-    this.onUse()
-    return super.consume(key, points * this.scale, options)
-  }
-
-  override reward (key: string | number, points = 1, options?: Record<string, unknown>): Promise<RateLimiterRes> {
-    return super.reward(key, points * this.scale, options)
-  }
-}
-
 const DAY_S = 86_400
 
 export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
-  const limiters = new Map<LimitName, RateLimiterMemory | RateLimiterRedis>()
-  const blockCounters = new Map<LimitName, RateLimiterMemory | RateLimiterRedis>()
-  const make = (name: string, points: number, duration: number) => {
-    const keyPrefix = `${opts.keyPrefix}rl:${name}`
-    if (opts.redis === null) return new RateLimiterMemory({ keyPrefix, points, duration })
-    const insuranceLimiter = new InsuranceLimiter({ keyPrefix, points, duration }, opts.replicas,
-      () => opts.metrics.limitInsurance.inc({ limit: name }))
-    return new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration, insuranceLimiter, rejectIfRedisNotReady: true })
-  }
+  const limiters = new Map<LimitName, Counter>()
+  const blockCounters = new Map<LimitName, Counter>()
+  const make = (name: string, points: number, durationS: number) => createCounter({
+    redis: opts.redis,
+    keyPrefix: `${opts.keyPrefix}rl:${name}`,
+    points,
+    durationS,
+    replicas: opts.replicas,
+    onInsurance: () => opts.metrics.limitInsurance.inc({ limit: name })
+  })
   for (const name of LIMIT_NAMES) {
     const spec = opts.limits[name]
     if (!spec.enabled) continue
@@ -70,14 +51,7 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
 
   return {
     async consume ({ name, key }) {
-      let res: RateLimiterRes
-      try {
-        res = await limiterFor(name).consume(key)
-      } catch (rejection) {
-        // Over the limiter's own (largest) budget is still an observation; an Error is not.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection
-        res = rejection
-      }
+      const res = await increment(limiterFor(name), key)
       return { name, key, consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext }
     },
     async refund ({ name, key }) {
@@ -88,7 +62,7 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
     },
     async escalate ({ name, key }) {
       const blocks = blockCounters.get(name)
-      const earlier = blocks === undefined ? 0 : (await blocks.consume(key)).consumedPoints - 1
+      const earlier = blocks === undefined ? 0 : (await increment(blocks, key)).consumedPoints - 1
       const seconds = blockSecondsFor(opts.limits[name], earlier)
       await limiterFor(name).block(key, seconds)
       return seconds

@@ -1,6 +1,6 @@
 // The limit check of one login attempt, free of HTTP: which counters hold it, one round of
 // increments, the pure verdict, and the bookkeeping once the backend has answered.
-import { type BaseLogger } from 'pino'
+import { type RequestLog as Logger } from '../infra/logger.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type BlockCache } from './block-cache.js'
 import { type LimitCounters } from './limit-counters.js'
@@ -31,8 +31,6 @@ export interface LimitGuardOptions {
   sharedPolicy: SharedPolicy
   metrics: Metrics
 }
-
-type Logger = Pick<BaseLogger, 'info' | 'warn' | 'debug'>
 
 const blockKey = (k: LimitKey) => `${k.name}:${k.key}`
 

@@ -9,7 +9,8 @@ import { type Metrics } from '../infra/metrics.js'
 import { type StoreHealth, storeUnavailable } from '../infra/store-guard.js'
 import { type LoginLimiter } from '../pipeline/rate-limit.js'
 import { invalidRequest } from '../problem-details.js'
-import { type ChallengeStore, channelsOf, maskedDestination, needsSecondFactor, newChallenge } from '../otp/challenge.js'
+import { needsSecondFactor } from '../otp/challenge.js'
+import { type OtpService } from '../otp/otp-service.js'
 import { setSessionCookie } from '../session/session-cookie.js'
 import { type IssuedSession, type SessionStore } from '../session/session-store.js'
 import { type AuthBackend } from './auth-backend.js'
@@ -19,7 +20,7 @@ export interface LoginRouteDeps {
   config: Config
   authBackend: AuthBackend
   sessions: SessionStore
-  challenges: ChallengeStore
+  otp: OtpService
   limiter: LoginLimiter
   storeHealth: StoreHealth
   identifyClient: onRequestAsyncHookHandler
@@ -28,7 +29,7 @@ export interface LoginRouteDeps {
 }
 
 export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async function loginRoutes (app, deps) {
-  const { config, authBackend, sessions, challenges, limiter, metrics, now } = deps
+  const { authBackend, sessions, otp, limiter, metrics } = deps
 
   async function normaliseLogin (request: FastifyRequest) {
     const body = loginBodyOf(request)
@@ -70,15 +71,16 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     if (answer.kind === 'invalid_credentials') throw new GatewayError('invalid_credentials')
 
     if (needsSecondFactor(answer.user)) {
-      const challenge = newChallenge(answer.user, now(), config.OTP_CHALLENGE_TTL_S * 1000)
-      await Promise.all([challenges.create(challenge), limiter.succeeded(request, reply, { trustDevice: false })])
-      const channels = channelsOf(challenge)
+      // The device is trusted only once the code is right too.
+      const userKey = await limiter.succeeded(request) ?? ''
+      const challenge = await otp.start(answer.user, userKey)
       metrics.logins.inc({ outcome: 'otp_required' })
-      return { status: 'otp_required', challengeId: challenge.id, channels, destination: channels[0] && maskedDestination(challenge, channels[0]) }
+      return { status: 'otp_required', ...challenge }
     }
 
     // Issued together so that ioredis sends both in one round trip.
-    const [issued] = await Promise.all([sessions.issue(answer.user.userId), limiter.succeeded(request, reply, { trustDevice: true })])
+    const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), limiter.succeeded(request)])
+    if (userKey !== undefined) limiter.trustDevice(request, reply, userKey)
     metrics.logins.inc({ outcome: 'authenticated' })
     return startSession(reply, issued, deps)
   })

@@ -26,8 +26,10 @@ export interface LoginLimiterOptions {
 export interface LoginLimiter {
   /** preHandler: 429 when a limit holding the request is over budget. */
   rateLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-  /** After a good password: settle the counters; after a full login, trust the device. */
-  succeeded: (request: FastifyRequest, reply: FastifyReply, options: { trustDevice: boolean }) => Promise<void>
+  /** After a good password: settle the counters; the username's key, for trusting the device later. */
+  succeeded: (request: FastifyRequest) => Promise<string | undefined>
+  /** After a complete login: the signed device cookie, unless the request already brought one. */
+  trustDevice: (request: FastifyRequest, reply: FastifyReply, userKey: string) => void
   /** The backend could not tell: the attempt was no failure. */
   undo: (request: FastifyRequest) => void
 }
@@ -62,15 +64,18 @@ export function createLoginLimiter (o: LoginLimiterOptions): LoginLimiter {
       request.limitState = { subject, keys: result.keys, trustedDevice: deviceId !== undefined }
     },
 
-    async succeeded (request, reply, { trustDevice }) {
+    async succeeded (request) {
       const state = request.limitState
-      if (state === null) return
+      if (state === null) return userKeyOf(o.secret, loginBodyOf(request).username) // allow-listed: no limits ran
       await o.guard.succeeded(state.subject, state.keys, request.log)
-      if (trustDevice && !state.trustedDevice) {
-        reply.setCookie(DEVICE_COOKIE, signDeviceCookie(o.secret, state.subject.userKey, o.now()), {
-          path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS
-        })
-      }
+      return state.subject.userKey
+    },
+
+    trustDevice (request, reply, userKey) {
+      if (request.limitState?.trustedDevice === true) return
+      reply.setCookie(DEVICE_COOKIE, signDeviceCookie(o.secret, userKey, o.now()), {
+        path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS
+      })
     },
 
     undo (request) {

@@ -1,0 +1,48 @@
+// POST /auth/otp/send and POST /auth/otp/verify: finishing a login that needs a second factor.
+import { Type } from '@sinclair/typebox'
+import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { type onRequestAsyncHookHandler } from 'fastify'
+import { type Config } from '../config.js'
+import { type Metrics } from '../infra/metrics.js'
+import { startSession } from '../login/login-routes.js'
+import { type LoginLimiter } from '../pipeline/rate-limit.js'
+import { pickLocale } from '../problem-details.js'
+import { type SessionStore } from '../session/session-store.js'
+import { type OtpService } from './otp-service.js'
+
+export interface OtpRouteDeps {
+  config: Config
+  otp: OtpService
+  sessions: SessionStore
+  limiter: LoginLimiter
+  identifyClient: onRequestAsyncHookHandler
+  metrics: Metrics
+}
+
+const ChallengeId = Type.String({ pattern: '^[A-Za-z0-9_-]{32}$' })
+const SendBody = Type.Object({
+  challengeId: ChallengeId,
+  channel: Type.Optional(Type.Union([Type.Literal('sms'), Type.Literal('voice'), Type.Literal('email')]))
+}, { additionalProperties: false })
+const VerifyBody = Type.Object({
+  challengeId: ChallengeId,
+  code: Type.String({ pattern: '^[0-9]{6}$' })
+}, { additionalProperties: false })
+
+export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function otpRoutes (app, deps) {
+  const { otp, sessions, limiter, metrics } = deps
+
+  app.post('/auth/otp/send', { schema: { body: SendBody }, onRequest: [deps.identifyClient] }, async function sendCode (request) {
+    const locale = pickLocale(request.headers['accept-language'])
+    const sent = await otp.send(request.body.challengeId, request.body.channel, locale, request.log)
+    return { status: 'sent', channel: sent.channel, destination: sent.destination, resendAfter: sent.resendAfterSeconds, expiresAt: new Date(sent.expiresAt).toISOString() }
+  })
+
+  app.post('/auth/otp/verify', { schema: { body: VerifyBody }, onRequest: [deps.identifyClient] }, async function verifyCode (request, reply) {
+    const { userId, userKey } = await otp.verify(request.body.challengeId, request.body.code)
+    const issued = await sessions.issue(userId) // a fresh token: nothing from before the code carries over
+    limiter.trustDevice(request, reply, userKey)
+    metrics.logins.inc({ outcome: 'authenticated' })
+    return startSession(reply, issued, deps)
+  })
+}

@@ -4,7 +4,7 @@
 // has not accepted within `hedgeMs`. Which provider delivered goes to metrics and logs only.
 import { type Logger } from 'pino'
 import { type Metrics } from '../infra/metrics.js'
-import { type Breaker, createBreaker } from '../resilience/breaker.js'
+import { type Breaker, CallCancelled, createBreaker } from '../resilience/breaker.js'
 import { type Channel } from './challenge.js'
 import { type OtpMessage, type OtpProvider } from './provider.js'
 import { createRollingHealth, healthScore, rankProviders, type RollingHealth } from './provider-health.js'
@@ -61,10 +61,12 @@ export function createDelivery (o: DeliveryOptions): Delivery {
     const action = async (message: OtpMessage, signal: AbortSignal) => {
       const started = performance.now()
       try {
-        const accepted = await setup.provider.send(message, AbortSignal.any([signal, AbortSignal.timeout(setup.timeoutMs)]))
+        // The adapter keeps its own deadline (timeoutMs); `signal` only calls off a hedged loser.
+        const accepted = await setup.provider.send(message, signal)
         health.record({ ok: true, latencyMs: performance.now() - started })
         return accepted
       } catch (err) {
+        if (signal.aborted) throw new CallCancelled({ cause: err })
         health.record({ ok: false, latencyMs: performance.now() - started })
         throw err
       } finally {

@@ -26,6 +26,15 @@ export interface BreakerTelemetry {
   metrics: Metrics
 }
 
+/** Thrown by an action the caller called off (a hedged send that lost): says nothing of the dependency. */
+export class CallCancelled extends Error {
+  readonly cancelled = true
+  constructor (options?: ErrorOptions) {
+    super('call cancelled by the caller', options)
+    this.name = 'CallCancelled'
+  }
+}
+
 export function createBreaker<A extends unknown[], R> (
   name: string,
   action: (...args: A) => Promise<R>,
@@ -40,8 +49,9 @@ export function createBreaker<A extends unknown[], R> (
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.windowMs,
     rollingCountBuckets: 10,
-    // Second guard: a client error (4xx) says nothing about the dependency's health.
-    errorFilter: (err: { statusCode?: unknown }) => typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500
+    // Neither a client error (4xx) nor a call the caller cancelled says anything of the dependency's health.
+    errorFilter: (err: { statusCode?: unknown }) => err instanceof CallCancelled ||
+      (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
   })
   let openedAt = 0
 

@@ -44,6 +44,22 @@ describe('health and metrics', () => {
   })
 })
 
+describe('the demo outbox', () => {
+  it('shows what the demo providers sent, in demo mode only', async () => {
+    const backend = await fakeBackendForTest()
+    const demo = await buildTestApp({ env: { REDIS_URL: '' }, authBackendUrl: backend.url })
+    const { challengeId } = (await demo.inject(jsonLogin('bob', 'bob-pass'))).json() as { challengeId: string }
+    await demo.inject({ method: 'POST', url: '/auth/otp/send', payload: { challengeId, channel: 'email' } })
+    const outbox = (await demo.inject({ url: '/demo/outbox' })).json()
+    expect(outbox.messages).toHaveLength(1)
+    expect(outbox.messages[0]).toMatchObject({ provider: 'demo-email', channel: 'email', to: 'bob@example.com' })
+    expect(outbox.messages[0].text).toMatch(/\d{6}/)
+
+    const production = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url } })
+    expect((await production.inject({ url: '/demo/outbox' })).statusCode).toBe(404)
+  })
+})
+
 describe('the demo auth backend', () => {
   it('speaks the backend contract for the demo users and refuses everyone else alike', async () => {
     const backend = await startDemoBackend()

@@ -110,12 +110,14 @@ describe('webhook provider', () => {
     expect(server.requests).toHaveLength(2)
   })
 
-  it('refuses a channel it was not configured for, and a template that is not JSON', async () => {
+  it('refuses a channel it was not configured for, a template that is not JSON and a URL it cannot use', async () => {
     const server = await fakeHttpServerForTest(() => ({ status: 200 }))
     const { err } = await rejectionOf(webhook(server, { channels: ['email'] }).send(sms, noAbort()))
     expect(err.message).toBe('hook: channel sms not supported')
     expect(server.requests).toHaveLength(0)
     expect(() => createWebhookProvider({ name: 'bad', channels: ['sms'], url: server.url, bodyTemplate: '{"to":{{to}}}', timeoutMs: 100 })).toThrow(/bodyTemplate/)
+    expect(() => createWebhookProvider({ name: 'ftp', channels: ['sms'], url: 'ftp://127.0.0.1/x', timeoutMs: 100 })).toThrow('ftp: unsupported protocol ftp:')
+    expect(() => createWebhookProvider({ name: 'creds', channels: ['sms'], url: 'http://u:p@127.0.0.1/x', timeoutMs: 100 })).toThrow(/credentials belong in headers/)
   })
 
   it('releases its connections on close', async () => {

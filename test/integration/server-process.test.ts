@@ -45,13 +45,22 @@ describe('the gateway process', () => {
     expect(await session.json()).toMatchObject({ status: 'active', userId: 'u-alice' })
 
     const bob = await post(`${base}/auth/login`, { username: 'bob', password: 'bob-demo-pass' })
-    expect(await bob.json()).toMatchObject({ status: 'otp_required', channels: ['sms', 'voice', 'email'], destination: '138****5678' })
+    const challenge = await bob.json() as { challengeId: string }
+    expect(challenge).toMatchObject({ status: 'otp_required', channels: ['sms', 'voice', 'email'], destination: '138****5678' })
+    // Bob's second factor, by hand: send, read the demo outbox, verify.
+    expect((await post(`${base}/auth/otp/send`, { challengeId: challenge.challengeId })).status).toBe(200)
+    const outbox = await (await fetch(`${base}/demo/outbox`)).json() as { messages: Array<{ text: string, channel: string }> }
+    expect(outbox.messages[0]?.channel).toBe('sms')
+    const code = /\d{6}/.exec(outbox.messages[0]?.text ?? '')?.[0] ?? ''
+    const verified = await post(`${base}/auth/otp/verify`, { challengeId: challenge.challengeId, code })
+    expect(await verified.json()).toMatchObject({ status: 'authenticated', userId: 'u-bob' })
     const wrong = await post(`${base}/auth/login`, { username: 'alice', password: 'nope' })
     expect(wrong.status).toBe(401)
 
     gateway.child.kill('SIGTERM')
     expect(await gateway.exited).toBe(0)
     expect(gateway.output()).not.toMatch(/alice-demo-pass"|bob-demo-pass"/)
+    expect(gateway.output()).not.toContain(code)
   })
 
   it('runs in production mode and finishes in-flight logins on SIGTERM before exiting', async () => {

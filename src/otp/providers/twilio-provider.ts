@@ -48,7 +48,7 @@ function sidOf (text: string): string | undefined {
 
 export function createTwilioProvider (opts: TwilioProviderOptions): OtpProvider {
   const base = new URL(opts.baseUrl ?? 'https://api.twilio.com')
-  const pool = createHttpPool(base, opts.timeoutMs)
+  const pool = createHttpPool(opts.name, base, opts.timeoutMs)
   const accountPath = `${base.pathname.replace(/\/$/, '')}/2010-04-01/Accounts/${encodeURIComponent(opts.accountSid)}`
   const headers = {
     authorization: `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString('base64')}`,

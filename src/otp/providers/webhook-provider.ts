@@ -20,6 +20,7 @@ export interface WebhookProviderOptions {
   timeoutMs: number
 }
 
+/** One request to a provider's HTTP API, relative to the pool's origin. */
 export interface ProviderCall {
   path: string
   method: 'POST' | 'PUT'
@@ -33,8 +34,10 @@ const PLACEHOLDER = /\{\{(to|code|text|channel|locale)\}\}/g
 const MAX_ANSWER_BYTES = 64 * 1024
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
-export function createHttpPool (url: URL, timeoutMs: number): Pool {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`)
+export function createHttpPool (provider: string, url: URL, timeoutMs: number): Pool {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${provider}: unsupported protocol ${url.protocol}`)
+  // The pool only knows the origin: credentials in the URL would be dropped without a word.
+  if (url.username !== '' || url.password !== '') throw new Error(`${provider}: credentials belong in headers, not in the URL`)
   return new Pool(url.origin, { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
 }
 
@@ -98,14 +101,14 @@ function valueAt (answer: unknown, path: string): string | undefined {
 }
 
 export function createWebhookProvider (opts: WebhookProviderOptions): OtpProvider {
-  const url = new URL(opts.url)
-  const pool = createHttpPool(url, opts.timeoutMs)
   const template = opts.bodyTemplate ?? DEFAULT_TEMPLATE
   const sample: OtpMessage = { channel: 'sms', to: '+10000000000', code: '000000', locale: 'en' }
   // Fail at startup, not at the first login: the template must be JSON once filled in.
   if (parseJson(fillTemplate(template, sample)) === undefined) {
     throw new Error(`${opts.name}: bodyTemplate is not valid JSON once its placeholders are filled in`)
   }
+  const url = new URL(opts.url)
+  const pool = createHttpPool(opts.name, url, opts.timeoutMs)
   const headers: Record<string, string> = {}
   for (const [key, value] of Object.entries(opts.headers ?? {})) headers[key.toLowerCase()] = value
   headers['content-type'] = 'application/json'

@@ -3,15 +3,18 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import fastifyHelmet from '@fastify/helmet'
+import fastifyUnderPressure from '@fastify/under-pressure'
 import { type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { type Logger } from 'pino'
+import { maintenancePhase } from './admission/maintenance.js'
+import { jitteredRetryAfter } from './admission/readmission.js'
 import { type ComponentDeps, type Components, createComponents } from './components.js'
 import { type Config, trustHops } from './config.js'
 import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
-import { createMetrics, type Metrics } from './infra/metrics.js'
+import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
 import { outboxRoutes } from './demo/outbox-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
@@ -32,22 +35,29 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createMetrics()
   const parts = await createComponents({ ...deps, log, metrics, now: deps.now ?? Date.now })
   const app = createServer(config, log)
+  const now = deps.now ?? Date.now
+  addStateGauge(metrics, 'lg_maintenance_active', '1 while a maintenance window is active', () => Number(maintenancePhase(parts.maintenance.current(), now()) === 'active'))
+  addStateGauge(metrics, 'lg_readmission_share', 'Share of new logins admitted (1 outside a re-admission ramp)', () => parts.admission.ramp().share)
+  addStateGauge(metrics, 'lg_admission_in_flight', 'Requests holding an admission slot', () => parts.admission.inFlight())
 
   let draining = false
   app.addHook('preClose', async () => { draining = true })
   app.addHook('onClose', parts.close)
   addCommonHooks(app, metrics, () => draining)
+  app.addHook('onResponse', async request => { parts.admission.release(request) })
+  app.addHook('onRequestAbort', async request => { parts.admission.release(request) })
   app.setErrorHandler(createProblemSender(config.PROBLEM_TYPE_BASE))
   app.setNotFoundHandler(async function notFound () { throw new GatewayError('not_found') })
 
   await app.register(fastifyHelmet)
   await app.register(fastifyCookie)
   await app.register(fastifyFormbody, { bodyLimit: config.BODY_LIMIT_BYTES })
+  await registerPressureShedding(app, config, metrics)
   app.removeContentTypeParser('text/plain') // bodies are JSON or form-urlencoded; the rest is 415
 
-  await app.register(healthRoutes, { redis: parts.redis, authBackend: parts.authBackend, metrics, isDraining: () => draining })
+  await app.register(healthRoutes, { ...parts, metrics, now, isDraining: () => draining })
   await app.register(problemDocsRoute)
-  await registerAuthRoutes(app, config, parts, metrics, deps.now ?? Date.now)
+  await registerAuthRoutes(app, config, parts, metrics, now)
   return app
 }
 
@@ -77,6 +87,7 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
   app.decorateReply('problemCode', null)
   app.decorateRequest('client', null)
   app.decorateRequest('limitState', null)
+  app.decorateRequest('admissionRelease', null)
   app.addHook('onRequest', async (request, reply) => {
     // Answers carry tokens and account state: never stored by a browser or a proxy.
     reply.header('x-request-id', request.id).header('cache-control', 'no-store')
@@ -100,10 +111,32 @@ async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: 
   const identifyClient = createIdentifyClient({ allow: config.allowList, deny: config.denyList })
   await app.register(loginRoutes, { ...parts, config, identifyClient, metrics, now })
   await app.register(otpRoutes, { ...parts, config, identifyClient, metrics })
-  await app.register(sessionRoutes, { config, sessions: parts.sessions })
+  await app.register(sessionRoutes, { config, sessions: parts.sessions, admission: parts.admission })
   if (config.mode === 'demo') await app.register(outboxRoutes, { outbox: parts.outbox })
   const adminToken = config.ADMIN_TOKEN
   if (adminToken !== undefined) {
-    await app.register(adminRoutes, { ...parts, config: { ...config, ADMIN_TOKEN: adminToken } })
+    await app.register(adminRoutes, { ...parts, now, config: { ...config, ADMIN_TOKEN: adminToken } })
   }
+}
+
+/**
+ * @fastify/under-pressure watches event-loop delay and memory; past a limit, new logins are shed
+ * with a jittered 503 overloaded while logins under way, session checks and health answer on.
+ */
+async function registerPressureShedding (app: FastifyInstance, config: Config, metrics: Metrics): Promise<void> {
+  const mb = 1024 * 1024
+  const limits = {
+    maxEventLoopDelay: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_USED_MB * mb,
+    maxRssBytes: config.OVERLOAD_MAX_RSS_MB * mb
+  }
+  if (Object.values(limits).every(v => v === 0)) return // the plugin samples even with no limit set
+  await app.register(fastifyUnderPressure, {
+    ...limits,
+    async pressureHandler (request, _reply, type) {
+      if (request.routeOptions.config.criticality !== 'normal') return
+      metrics.admissionShed.inc({ reason: `pressure_${type}` })
+      throw new GatewayError('overloaded', { retryAfterSeconds: jitteredRetryAfter(config.OVERLOAD_RETRY_AFTER_S, Math.random()), logFields: { shed: type } })
+    }
+  })
 }

@@ -4,6 +4,8 @@ import { type Redis } from 'ioredis'
 import { type Logger } from 'pino'
 import { type Config } from './config.js'
 import { type Metrics } from './infra/metrics.js'
+import { createConcurrencyLimiter } from './admission/concurrency.js'
+import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
 import { createRedis, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
 import { createBlockCache } from './limits/block-cache.js'
@@ -18,13 +20,17 @@ import { createProviders } from './otp/provider-factory.js'
 import { createOutbox, type Outbox } from './otp/providers/demo-provider.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
 import { createSendCaps } from './otp/send-caps.js'
+import { type Admission, createAdmission } from './pipeline/admission.js'
 import { createLoginLimiter, type LoginLimiter } from './pipeline/rate-limit.js'
 import { createMemorySessionStore } from './session/memory-session-store.js'
 import { createRedisSessionStore } from './session/redis-session-store.js'
+import { withSessionGrace } from './session/session-grace.js'
 import { type SessionStore } from './session/session-store.js'
 
 export interface Components {
   redis: Redis | null
+  admission: Admission
+  maintenance: MaintenanceState
   storeHealth: StoreHealth
   authBackend: AuthBackend
   sessions: SessionStore
@@ -45,6 +51,8 @@ export interface ComponentDeps {
   redis?: Redis
   /** The auth backend when the configuration names none (demo mode's in-process backend). */
   authBackendUrl?: string
+  /** Randomness of load shedding (re-admission share, jitter); tests pass a seeded one. */
+  random?: () => number
 }
 
 export async function createComponents (deps: ComponentDeps): Promise<Components> {
@@ -56,16 +64,35 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const keyPrefix = config.REDIS_KEY_PREFIX
   const otp = createOtp(config, redis, storeHealth, log, metrics, now)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
+  const maintenance = createMaintenanceState({
+    redis, keyPrefix, configured: config.maintenance, keepEndedMs: config.READMISSION_DURATION_S * 1000 + 60_000, pollMs: 1000, log, now
+  })
+  const admission = createAdmission({
+    slots: createConcurrencyLimiter({ max: config.ADMISSION_MAX_CONCURRENT, reservedForCritical: config.ADMISSION_RESERVED_CRITICAL, maxWaitMs: config.ADMISSION_MAX_WAIT_MS }),
+    maintenance,
+    ramp: { startShare: config.READMISSION_START_PERCENT / 100, durationMs: config.READMISSION_DURATION_S * 1000 },
+    retryAfterS: config.OVERLOAD_RETRY_AFTER_S,
+    maintenanceBlocksSessions: config.MAINTENANCE_BLOCKS_SESSIONS,
+    metrics,
+    now,
+    random: deps.random ?? Math.random
+  })
+  await maintenance.refresh()
+  authBackend.onBreakerChange(state => { if (state === 'closed') admission.backendRecovered(now()) })
+  const sessions = redis
+    ? createRedisSessionStore({ redis, keyPrefix, secret: config.secret, policy, health: storeHealth, now })
+    : createMemorySessionStore({ secret: config.secret, policy, now })
   return {
     redis,
+    admission,
+    maintenance,
     storeHealth,
     authBackend,
-    sessions: redis
-      ? createRedisSessionStore({ redis, keyPrefix, secret: config.secret, policy, health: storeHealth, now })
-      : createMemorySessionStore({ secret: config.secret, policy, now }),
+    sessions: withSessionGrace(sessions, { graceMs: config.SESSION_GRACE_S * 1000, maxEntries: config.SESSION_GRACE_MAX_ENTRIES, policy, metrics, now, log }),
     ...otp,
     limiter: createLimiter(config, redis, log, metrics, now),
     async close () {
+      maintenance.close()
       await Promise.all([authBackend.close(), otp.delivery.close()])
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
     }
@@ -87,11 +114,13 @@ function createAuthBackend (config: Config, fallbackUrl: string | undefined, log
     url,
     timeoutMs: config.AUTH_BACKEND_TIMEOUT_MS,
     maxConcurrent: config.AUTH_BACKEND_MAX_CONCURRENT,
+    retryRatio: config.AUTH_BACKEND_RETRY_BUDGET_PERCENT / 100,
     breaker: {
       errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,
       volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
       resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS,
-      windowMs: config.BREAKER_WINDOW_MS
+      windowMs: config.BREAKER_WINDOW_MS,
+      ...(config.AUTH_BACKEND_SLOW_MS > 0 ? { slowCalls: { thresholdMs: config.AUTH_BACKEND_SLOW_MS, ratePercent: config.BREAKER_SLOW_CALL_PERCENT } } : {})
     },
     log,
     metrics

@@ -6,6 +6,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { type CidrList, parseCidrList } from './limits/address.js'
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName, type Limits } from './limits/limit-policy.js'
+import { type MaintenanceWindow } from './admission/maintenance.js'
 import { parseProviders, type ProviderConfig } from './otp/provider-config.js'
 
 const LimitOverride = Type.Partial(Type.Object({
@@ -16,6 +17,8 @@ const LimitOverride = Type.Partial(Type.Object({
   shadow: Type.Boolean(),
   enabled: Type.Boolean()
 }, { additionalProperties: false }))
+
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$'
 
 const Int = (min: number, max: number, def?: number, description?: string) =>
   Type.Integer({ minimum: min, maximum: max, ...(def === undefined ? {} : { default: def }), description })
@@ -67,6 +70,25 @@ export const ConfigSchema = Type.Object({
   OTP_BREAKER_RESET_TIMEOUT_MS: Int(50, 600_000, 30_000),
   OTP_PROVIDERS: Type.Optional(Type.Array(Type.Object({ type: Type.String() }), { maxItems: 32, description: 'JSON list of providers; see README' })),
 
+  ADMISSION_MAX_CONCURRENT: Int(1, 100_000, 512, 'requests in the login pipeline at once'),
+  ADMISSION_RESERVED_CRITICAL: Int(0, 100_000, 64, 'slots new logins leave free for OTP verification and session checks'),
+  ADMISSION_MAX_WAIT_MS: Int(0, 10_000, 50, 'how long a request may wait for a slot before 503 overloaded'),
+  OVERLOAD_RETRY_AFTER_S: Int(1, 3600, 2, 'base of the jittered Retry-After of a shed request'),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Int(0, 60_000, 500, 'shed new logins past this event-loop delay; 0: off'),
+  OVERLOAD_MAX_HEAP_USED_MB: Int(0, 1_000_000, 0, 'shed new logins past this heap; 0: off'),
+  OVERLOAD_MAX_RSS_MB: Int(0, 1_000_000, 0, 'shed new logins past this resident memory; 0: off'),
+  MAINTENANCE_FROM: Type.Optional(Type.String({ pattern: ISO_TIME, description: 'ISO 8601; with MAINTENANCE_UNTIL, a configured window' })),
+  MAINTENANCE_UNTIL: Type.Optional(Type.String({ pattern: ISO_TIME })),
+  MAINTENANCE_MESSAGE_EN: Type.Optional(Type.String({ maxLength: 500 })),
+  MAINTENANCE_MESSAGE_ZH: Type.Optional(Type.String({ maxLength: 500 })),
+  MAINTENANCE_BLOCKS_SESSIONS: Type.Boolean({ default: false, description: 'session checks also answer 503 maintenance' }),
+  READMISSION_START_PERCENT: Int(1, 100, 10, 'share of new logins admitted when re-admission starts'),
+  READMISSION_DURATION_S: Int(0, 3600, 60, 'time to ramp up to every login after maintenance or a backend outage; 0: off'),
+  SESSION_GRACE_S: Int(0, 3600, 60, 'while Redis is down, sessions validated this recently still validate; 0: off'),
+  SESSION_GRACE_MAX_ENTRIES: Int(1, 10_000_000, 100_000),
+  AUTH_BACKEND_SLOW_MS: Int(0, 60_000, 1000, 'backend answers slower than this count as slow calls; 0: off'),
+  BREAKER_SLOW_CALL_PERCENT: Int(1, 100, 50, 'share of slow calls in the window that opens the breaker'),
+  AUTH_BACKEND_RETRY_BUDGET_PERCENT: Int(0, 100, 10, 'connection failures are retried once, within this share of traffic; 0: never'),
   BODY_LIMIT_BYTES: Int(256, 1_048_576, 4096),
   HTTP_HEADERS_TIMEOUT_MS: Int(100, 600_000, 10_000, 'slow-header (slowloris) cut-off'),
   HTTP_REQUEST_TIMEOUT_MS: Int(100, 600_000, 15_000, 'whole request including body'),
@@ -91,6 +113,8 @@ export interface Config extends ConfigValues {
   denyList: CidrList
   /** OTP_PROVIDERS, checked per type; in demo mode without it, the demo providers. */
   otpProviders: ProviderConfig[]
+  /** MAINTENANCE_FROM/UNTIL/MESSAGE_*: a window from the configuration, or null. */
+  maintenance: MaintenanceWindow | null
 }
 
 export class ConfigError extends Error {
@@ -137,6 +161,7 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     problems.push(`HTTP_HEADERS_TIMEOUT_MS=${data.HTTP_HEADERS_TIMEOUT_MS} must not exceed HTTP_REQUEST_TIMEOUT_MS=${data.HTTP_REQUEST_TIMEOUT_MS}`)
   }
   const otpProviders = parseProviders(data.OTP_PROVIDERS, mode, problems)
+  const maintenance = configuredMaintenance(data, problems)
   if (data.SESSION_COOKIE_SAMESITE === 'none' && data.SESSION_COOKIE_SECURE !== true) {
     problems.push('SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true: browsers drop SameSite=None cookies that are not Secure')
   }
@@ -158,8 +183,24 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     limits: mergeLimits(data.LIMITS ?? {}),
     allowList: allow,
     denyList: deny,
-    otpProviders
+    otpProviders,
+    maintenance
   }
+}
+
+function configuredMaintenance (data: ConfigValues, problems: string[]): MaintenanceWindow | null {
+  if (data.MAINTENANCE_UNTIL === undefined) {
+    if (data.MAINTENANCE_FROM !== undefined) problems.push('MAINTENANCE_FROM is set without MAINTENANCE_UNTIL')
+    return null
+  }
+  const until = Date.parse(data.MAINTENANCE_UNTIL)
+  const from = data.MAINTENANCE_FROM === undefined ? undefined : Date.parse(data.MAINTENANCE_FROM)
+  if (from !== undefined && !(from < until)) problems.push(`MAINTENANCE_FROM=${data.MAINTENANCE_FROM} must be before MAINTENANCE_UNTIL=${data.MAINTENANCE_UNTIL}`)
+  const message = {
+    ...(data.MAINTENANCE_MESSAGE_EN ? { en: data.MAINTENANCE_MESSAGE_EN } : {}),
+    ...(data.MAINTENANCE_MESSAGE_ZH ? { 'zh-CN': data.MAINTENANCE_MESSAGE_ZH } : {})
+  }
+  return { until, ...(from === undefined ? {} : { from }), ...(Object.keys(message).length > 0 ? { message } : {}) }
 }
 
 function mergeLimits (overrides: Partial<Record<LimitName, Partial<Limits[LimitName]>>>): Limits {
@@ -246,6 +287,7 @@ export function describeAllowed (schema: TSchema): string {
   if (Array.isArray(schema.anyOf)) return `one of ${(schema.anyOf as TSchema[]).map(s => String(s.const)).join(', ')}`
   if (schema.type === 'integer') return `an integer from ${schema.minimum} to ${schema.maximum}`
   if (schema.type === 'boolean') return 'true or false'
+  if (schema.pattern === ISO_TIME) return 'an ISO 8601 time such as 2026-11-22T10:00:00Z'
   if (typeof schema.pattern === 'string') return `a string matching /${schema.pattern}/`
   if (typeof schema.minLength === 'number') return `a string of at least ${schema.minLength} characters`
   return 'a string'

@@ -101,7 +101,7 @@ export const PROBLEMS = {
   maintenance: {
     status: 503,
     title: { en: 'Sign-in is under maintenance', 'zh-CN': '登录服务维护中' },
-    detail: { en: 'Sign-in is under maintenance until {until}.', 'zh-CN': '登录服务维护中，预计 {until} 恢复。' }
+    detail: { en: 'Sign-in is under maintenance until {until}. {note}', 'zh-CN': '登录服务维护中，预计 {until} 恢复。{note}' }
   },
   overloaded: {
     status: 503,

@@ -74,7 +74,7 @@ function fillTemplate (template: string, params: Record<string, unknown>): strin
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = params[name]
     return typeof value === 'string' || typeof value === 'number' ? String(value) : whole
-  })
+  }).trim()
 }
 
 /** Fastify's own 4xx errors map to catalog codes; anything else is an internal error. */

@@ -126,6 +126,23 @@ export function createMetrics () {
       labelNames: ['outcome'] as const,
       registers: [registry]
     }),
+    admissionShed: new Counter({
+      name: 'lg_admission_shed_total',
+      help: 'Requests turned away before any work: maintenance, readmission (ramp), concurrency, pressure',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    }),
+    sessionGraceHits: new Counter({
+      name: 'lg_session_grace_hits_total',
+      help: 'Session checks answered from the in-process copy while the session store was down',
+      registers: [registry]
+    }),
+    backendRetries: new Counter({
+      name: 'lg_auth_backend_retries_total',
+      help: 'Auth backend calls retried after a connection failure, and retries the retry budget refused',
+      labelNames: ['outcome'] as const,
+      registers: [registry]
+    }),
     sessionsIssued: new Counter({
       name: 'lg_sessions_issued_total',
       help: 'Sessions issued',
@@ -137,4 +154,10 @@ export function createMetrics () {
       registers: [registry]
     })
   }
+}
+
+/** A gauge read from live state at scrape time (in flight, maintenance on, ramp share). */
+export function addStateGauge (metrics: Metrics, name: string, help: string, read: () => number): void {
+  // eslint-disable-next-line no-new -- registering is the point
+  new Gauge({ name, help, registers: [metrics.registry], collect () { this.set(read()) } })
 }

@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.js'
 import { type BreakerState, type Metrics } from '../infra/metrics.js'
 import { type BreakerSettings, createBreaker, isBreakerRejection } from '../resilience/breaker.js'
 import { createBulkhead } from '../resilience/bulkhead.js'
+import { createRetryBudget } from '../resilience/retry-budget.js'
 
 export interface Credentials {
   username: string
@@ -30,6 +31,8 @@ export interface AuthBackend {
   assertAvailable: () => void
   /** State of the breaker in front of the backend. */
   breakerState: () => BreakerState
+  /** Called when the breaker changes state (e.g. closes after an outage). */
+  onBreakerChange: (listener: (state: BreakerState) => void) => void
   close: () => Promise<void>
 }
 
@@ -37,6 +40,8 @@ export interface HttpAuthBackendOptions {
   url: string
   timeoutMs: number
   maxConcurrent: number
+  /** Share (0..1) of traffic that may be retried after a connection failure; 0: never retry. */
+  retryRatio: number
   breaker: Omit<BreakerSettings, 'timeoutMs'>
   log: Logger
   metrics: Metrics
@@ -88,11 +93,28 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
     bodyTimeout: opts.timeoutMs
   })
 
+  const retries = createRetryBudget(opts.retryRatio)
+
+  // A connection failure (a keep-alive socket the backend had closed, a refused connect) is
+  // retried once, within the retry budget; timeouts and 5xx never are: they mean "struggling".
+  async function verifyWithRetry (credentials: Credentials): Promise<VerifyResult> {
+    retries.deposit()
+    try {
+      return await requestVerify(credentials)
+    } catch (err) {
+      if (!(err instanceof UpstreamFailure) || err.reason !== 'connection') throw err
+      const allowed = retries.tryWithdraw()
+      opts.metrics.backendRetries.inc({ outcome: allowed ? 'retried' : 'over_budget' })
+      if (!allowed) throw err
+      return await requestVerify(credentials)
+    }
+  }
+
   async function callVerify (credentials: Credentials): Promise<VerifyResult> {
     const stop = opts.metrics.backendDuration.startTimer()
     let outcome = 'failure'
     try {
-      const result = await requestVerify(credentials)
+      const result = await verifyWithRetry(credentials)
       outcome = result.kind
       return result
     } catch (err) {
@@ -146,7 +168,7 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
     return { kind: 'ok', user: answer }
   }
 
-  const breaker = createBreaker('auth_backend', callVerify, { ...opts.breaker, timeoutMs: opts.timeoutMs + 1000 }, opts)
+  const breaker = createBreaker('auth_backend', callVerify, { ...opts.breaker, timeoutMs: 2 * opts.timeoutMs + 1000 }, opts) // a retry may follow a failed attempt
   const bulkhead = createBulkhead(opts.maxConcurrent)
 
   return {
@@ -169,6 +191,7 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
       if (breaker.state() === 'open') throw new GatewayError('auth_unavailable', { retryAfterSeconds: Math.ceil(breaker.msUntilProbe() / 1000) })
     },
     breakerState: breaker.state,
+    onBreakerChange: breaker.onStateChange,
     async close () {
       breaker.shutdown()
       await pool.close()

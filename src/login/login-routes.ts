@@ -1,5 +1,6 @@
-// POST /auth/login, top to bottom: identify the client → validate → normalise → backend
-// available? → rate limits → session store available? → auth backend (breaker and bulkhead inside) → second factor or
+// POST /auth/login, top to bottom: identify the client → admission (maintenance, re-admission
+// ramp, concurrency) → validate → normalise → backend available? → rate limits → session store
+// available? → auth backend (breaker and bulkhead inside) → second factor or
 // session. Later stages (admission, bot filter) slot into the hook lists in request order.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
@@ -7,6 +8,7 @@ import { type Config } from '../config.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type StoreHealth, storeUnavailable } from '../infra/store-guard.js'
+import { type Admission } from '../pipeline/admission.js'
 import { type LoginLimiter } from '../pipeline/rate-limit.js'
 import { invalidRequest } from '../problem-details.js'
 import { needsSecondFactor } from '../otp/challenge.js'
@@ -23,6 +25,7 @@ export interface LoginRouteDeps {
   otp: OtpService
   limiter: LoginLimiter
   storeHealth: StoreHealth
+  admission: Admission
   identifyClient: onRequestAsyncHookHandler
   metrics: Metrics
   now: () => number
@@ -56,7 +59,9 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
 
   app.post('/auth/login', {
     schema: { body: LoginBody },
-    onRequest: [deps.identifyClient], // headers only: refuse denied addresses before the body
+    config: { criticality: 'normal' }, // a brand-new login is shed first under pressure
+    // Headers only, before the body is read: denied addresses, maintenance, ramp, free slot.
+    onRequest: [deps.identifyClient, deps.admission.admit('normal')],
     // Limits before the store check: while Redis is down they still hold, on their insurance.
     preHandler: [normaliseLogin, backendAvailable, limiter.rateLimit, sessionStoreAvailable],
     onResponse: [countLogin]

@@ -4,8 +4,13 @@ import { Type } from '@sinclair/typebox'
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Redis } from 'ioredis'
 import { type Config } from '../config.js'
+import { type MaintenanceWindow, maintenancePhase } from '../admission/maintenance.js'
+import { type MaintenanceState } from '../admission/maintenance-state.js'
 import { GatewayError } from '../errors.js'
 import { type AuthBackend } from '../login/auth-backend.js'
+import { type Delivery } from '../otp/delivery.js'
+import { type Admission } from '../pipeline/admission.js'
+import { invalidRequest } from '../problem-details.js'
 import { describeSession } from '../session/session-routes.js'
 import { type SessionStore } from '../session/session-store.js'
 import { checkRedis } from './health-routes.js'
@@ -16,6 +21,10 @@ export interface AdminDeps {
   redis: Redis | null
   authBackend: AuthBackend
   sessions: SessionStore
+  maintenance: MaintenanceState
+  admission: Admission
+  delivery: Delivery
+  now: () => number
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -27,6 +36,24 @@ export function tokenMatches (given: string | undefined, expected: string): bool
 }
 
 const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }) })
+const Time = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' })
+const MaintenanceBody = Type.Object({
+  from: Type.Optional(Time),
+  until: Time,
+  message: Type.Optional(Type.Union([
+    Type.String({ maxLength: 500 }),
+    Type.Object({ en: Type.Optional(Type.String({ maxLength: 500 })), 'zh-CN': Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false })
+  ]))
+}, { additionalProperties: false })
+
+function describeMaintenance (w: MaintenanceWindow | null, now: number) {
+  return {
+    phase: maintenancePhase(w, now),
+    ...(w === null
+      ? {}
+      : { ...(w.from === undefined ? {} : { from: new Date(w.from).toISOString() }), until: new Date(w.until).toISOString(), ...(w.message ? { message: w.message } : {}) })
+  }
+}
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminDeps> = async function adminRoutes (app, deps) {
   app.addHook('onRequest', async function requireAdminToken (request) {
@@ -39,8 +66,36 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminDeps> = async function 
       mode: deps.config.mode,
       uptimeSeconds: Math.round(process.uptime()),
       redis: await checkRedis(deps.redis),
-      breakers: { authBackend: deps.authBackend.breakerState() }
+      breakers: { authBackend: deps.authBackend.breakerState() },
+      otpProviders: deps.delivery.status(),
+      maintenance: describeMaintenance(deps.maintenance.current(), deps.now()),
+      admission: { inFlight: deps.admission.inFlight(), readmission: deps.admission.ramp() }
     }
+  })
+
+  app.get('/admin/maintenance', async function getMaintenance () {
+    return describeMaintenance(deps.maintenance.current(), deps.now())
+  })
+
+  app.put('/admin/maintenance', { schema: { body: MaintenanceBody } }, async function setMaintenance (request) {
+    const { from, until, message } = request.body
+    const window: MaintenanceWindow = {
+      until: Date.parse(until),
+      ...(from === undefined ? {} : { from: Date.parse(from) }),
+      ...(message === undefined ? {} : { message: typeof message === 'string' ? { en: message } : message })
+    }
+    if (window.until <= deps.now() || (window.from !== undefined && window.from >= window.until)) {
+      throw invalidRequest([{ field: window.until <= deps.now() ? 'until' : 'from', reason: 'invalid_format' }])
+    }
+    await deps.maintenance.set(window)
+    request.log.warn({ maintenance: describeMaintenance(window, deps.now()) }, 'maintenance window set')
+    return describeMaintenance(window, deps.now())
+  })
+
+  app.delete('/admin/maintenance', async function endMaintenance (request) {
+    await deps.maintenance.end()
+    request.log.warn('maintenance ended')
+    return describeMaintenance(deps.maintenance.current(), deps.now())
   })
 
   app.get('/admin/users/:userId/sessions', { schema: { params: UserParams } }, async function userSessions (request) {

@@ -4,11 +4,17 @@ import { type FastifyPluginAsync } from 'fastify'
 import { type Redis } from 'ioredis'
 import { type AuthBackend } from '../login/auth-backend.js'
 import { type Metrics } from '../infra/metrics.js'
+import { maintenancePhase } from '../admission/maintenance.js'
+import { type MaintenanceState } from '../admission/maintenance-state.js'
+import { type Admission } from '../pipeline/admission.js'
 
 export interface HealthDeps {
   redis: Redis | null
   authBackend: AuthBackend
+  maintenance: MaintenanceState
+  admission: Admission
   metrics: Metrics
+  now: () => number
   isDraining: () => boolean
 }
 
@@ -26,8 +32,14 @@ export const healthRoutes: FastifyPluginAsync<HealthDeps> = async function healt
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async function readiness (_request, reply) {
-    const checks = { redis: await checkRedis(deps.redis), authBackend: deps.authBackend.breakerState() }
+    const checks = {
+      redis: await checkRedis(deps.redis),
+      authBackend: deps.authBackend.breakerState(),
+      maintenance: maintenancePhase(deps.maintenance.current(), deps.now()),
+      readmissionShare: deps.admission.ramp().share
+    }
     if (deps.isDraining()) return reply.code(503).send({ status: 'draining', checks })
+    if (checks.maintenance === 'active') return { status: 'maintenance', checks }
     const degraded = checks.redis === 'down' || checks.authBackend !== 'closed'
     return { status: degraded ? 'degraded' : 'ready', checks }
   })

@@ -5,6 +5,7 @@ import { type onRequestAsyncHookHandler } from 'fastify'
 import { type Config } from '../config.js'
 import { type Metrics } from '../infra/metrics.js'
 import { startSession } from '../login/login-routes.js'
+import { type Admission } from '../pipeline/admission.js'
 import { type LoginLimiter } from '../pipeline/rate-limit.js'
 import { pickLocale } from '../problem-details.js'
 import { type SessionStore } from '../session/session-store.js'
@@ -15,6 +16,7 @@ export interface OtpRouteDeps {
   otp: OtpService
   sessions: SessionStore
   limiter: LoginLimiter
+  admission: Admission
   identifyClient: onRequestAsyncHookHandler
   metrics: Metrics
 }
@@ -32,13 +34,16 @@ const VerifyBody = Type.Object({
 export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function otpRoutes (app, deps) {
   const { otp, sessions, limiter, metrics } = deps
 
-  app.post('/auth/otp/send', { schema: { body: SendBody }, onRequest: [deps.identifyClient] }, async function sendCode (request) {
+  // Both finish a login already under way: served before new logins when the gateway is busy.
+  const critical = { config: { criticality: 'critical' as const }, onRequest: [deps.identifyClient, deps.admission.admit('critical', { maintenance: false })] }
+
+  app.post('/auth/otp/send', { schema: { body: SendBody }, ...critical }, async function sendCode (request) {
     const locale = pickLocale(request.headers['accept-language'])
     const sent = await otp.send(request.body.challengeId, request.body.channel, locale, request.log)
     return { status: 'sent', channel: sent.channel, destination: sent.destination, resendAfter: sent.resendAfterSeconds, expiresAt: new Date(sent.expiresAt).toISOString() }
   })
 
-  app.post('/auth/otp/verify', { schema: { body: VerifyBody }, onRequest: [deps.identifyClient] }, async function verifyCode (request, reply) {
+  app.post('/auth/otp/verify', { schema: { body: VerifyBody }, ...critical }, async function verifyCode (request, reply) {
     const { userId, userKey } = await otp.verify(request.body.challengeId, request.body.code)
     const issued = await sessions.issue(userId) // a fresh token: nothing from before the code carries over
     limiter.trustDevice(request, reply, userKey)

@@ -11,11 +11,19 @@ export interface BreakerSettings {
   windowMs: number
   /** A backstop: the action should time out by itself (and cancel its work) before this. */
   timeoutMs: number
+  /**
+   * Brownout: calls slower than `thresholdMs` still return their answer but count as slow; when
+   * at least `ratePercent` of the window's calls (past the volume threshold) were slow, the
+   * breaker opens. opossum only knows failures and timeouts, so this part is ours.
+   */
+  slowCalls?: { thresholdMs: number, ratePercent: number }
 }
 
 export interface Breaker<A extends unknown[], R> {
   fire: (...args: A) => Promise<R>
   state: () => BreakerState
+  /** Called on every state change, after the breaker's own bookkeeping. */
+  onStateChange: (listener: (state: BreakerState) => void) => void
   /** Milliseconds until an open breaker lets a probe through (0 when closed). */
   msUntilProbe: () => number
   shutdown: () => void
@@ -41,7 +49,22 @@ export function createBreaker<A extends unknown[], R> (
   settings: BreakerSettings,
   { log, metrics }: BreakerTelemetry
 ): Breaker<A, R> {
-  const breaker = new CircuitBreaker<A, R>(action, {
+  const slow = settings.slowCalls ? createSlowCallWindow(settings.windowMs) : undefined
+  const timed = async (...args: A): Promise<R> => {
+    const started = performance.now()
+    try {
+      return await action(...args)
+    } finally {
+      if (slow && settings.slowCalls) {
+        slow.record(performance.now() - started >= settings.slowCalls.thresholdMs)
+        if (breaker.closed && slow.calls() >= settings.volumeThreshold && slow.ratePercent() >= settings.slowCalls.ratePercent) {
+          log.warn({ breaker: name, slowCalls: slow.slow(), calls: slow.calls(), thresholdMs: settings.slowCalls.thresholdMs }, 'breaker opening on slow calls')
+          breaker.open()
+        }
+      }
+    }
+  }
+  const breaker = new CircuitBreaker<A, R>(timed, {
     name,
     timeout: settings.timeoutMs,
     errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -54,11 +77,14 @@ export function createBreaker<A extends unknown[], R> (
       (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
   })
   let openedAt = 0
+  const listeners: Array<(state: BreakerState) => void> = []
 
   const state = (): BreakerState => breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'
   const record = (next: BreakerState) => {
     for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === next ? 1 : 0)
     metrics.breakerTransitions.inc({ breaker: name, state: next })
+    if (next === 'open') slow?.reset()
+    for (const listener of listeners) listener(next)
   }
   for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === 'closed' ? 1 : 0)
 
@@ -83,6 +109,7 @@ export function createBreaker<A extends unknown[], R> (
   return {
     fire: (...args: A) => breaker.fire(...args),
     state,
+    onStateChange: listener => { listeners.push(listener) },
     // opossum's timer runs on the real clock, so this does too.
     msUntilProbe: () => breaker.opened ? Math.max(0, openedAt + settings.resetTimeoutMs - Date.now()) : 0,
     shutdown: () => breaker.shutdown()
@@ -93,4 +120,32 @@ export function createBreaker<A extends unknown[], R> (
 export function isBreakerRejection (err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   return code === 'EOPENBREAKER' || code === 'ESHUTDOWN'
+}
+
+/** Calls and slow calls over a rolling window of ten buckets. */
+function createSlowCallWindow (windowMs: number) {
+  const bucketMs = Math.max(1, Math.floor(windowMs / 10))
+  let buckets: Array<{ at: number, calls: number, slow: number }> = []
+  const live = () => {
+    const now = Date.now()
+    buckets = buckets.filter(b => now - b.at < windowMs)
+    return buckets
+  }
+  const sum = (k: 'calls' | 'slow') => live().reduce((n, b) => n + b[k], 0)
+  return {
+    record (isSlow: boolean) {
+      const now = Date.now()
+      let bucket = buckets.at(-1)
+      if (bucket === undefined || now - bucket.at >= bucketMs) buckets.push(bucket = { at: now, calls: 0, slow: 0 })
+      bucket.calls++
+      if (isSlow) bucket.slow++
+    },
+    calls: () => sum('calls'),
+    slow: () => sum('slow'),
+    ratePercent: () => {
+      const calls = sum('calls')
+      return calls === 0 ? 0 : (sum('slow') / calls) * 100
+    },
+    reset: () => { buckets = [] }
+  }
 }

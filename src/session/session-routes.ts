@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type Config } from '../config.js'
+import { type Admission } from '../pipeline/admission.js'
 import { GatewayError } from '../errors.js'
 import { type SessionView } from './session-policy.js'
 import { clearSessionCookie, readSessionToken, SESSION_COOKIE } from './session-cookie.js'
@@ -11,6 +12,7 @@ import { type SessionStore } from './session-store.js'
 export interface SessionRouteDeps {
   sessions: SessionStore
   config: Config
+  admission: Admission
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -19,7 +21,11 @@ export function describeSession (s: SessionView) {
   return { userId: s.userId, createdAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt), expiresAt: iso(s.expiresAt), absoluteExpiresAt: iso(s.absoluteExpiresAt) }
 }
 
-export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async function sessionRoutes (app, { sessions, config }) {
+export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async function sessionRoutes (app, { sessions, config, admission }) {
+  // People already signed in: served before new logins when the gateway is busy.
+  app.addHook('onRequest', admission.admit('critical'))
+  app.addHook('onRoute', route => { route.config = { ...route.config, criticality: 'critical' } })
+
   async function requireSession (request: FastifyRequest, reply: FastifyReply): Promise<{ token: string, session: SessionView }> {
     const token = readSessionToken(request)
     const session = token === undefined ? null : await sessions.validate(token)
@@ -45,8 +51,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async 
   app.post('/auth/logout', {
     schema: { querystring: Type.Object({ all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }) }
   }, async function logout (request, reply) {
-    const { token, session } = await requireSession(request, reply)
-    const ended = request.query.all === 'true' ? await sessions.revokeAll(session.userId) : Number(await sessions.revoke(token))
+    let ended: number
+    if (request.query.all === 'true') {
+      const { session } = await requireSession(request, reply)
+      ended = await sessions.revokeAll(session.userId)
+    } else {
+      // No check first: revoking is the check, and it still works while Redis is out (replayed).
+      const token = readSessionToken(request)
+      ended = token === undefined ? 0 : Number(await sessions.revoke(token))
+      if (ended === 0) {
+        if (request.cookies[SESSION_COOKIE] !== undefined) clearSessionCookie(reply, config)
+        throw new GatewayError('session_invalid')
+      }
+    }
     clearSessionCookie(reply, config)
     return { status: 'logged_out', ended }
   })

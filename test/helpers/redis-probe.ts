@@ -22,6 +22,9 @@ export interface RoundTripRelay {
   url: string
   /** Writes from the gateway that followed a reply (or opened the connection): one per round trip. */
   roundTrips: () => number
+  /** Drops every connection and refuses new ones: Redis is unreachable but keeps its data. */
+  cut: () => Promise<void>
+  restore: () => Promise<void>
 }
 
 /**
@@ -50,11 +53,22 @@ export async function roundTripRelay (targetPort: number): Promise<RoundTripRela
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  onTestFinished(async () => {
-    for (const s of sockets) s.destroy()
-    server.close()
-    await once(server, 'close')
-  })
   const { port } = server.address() as { port: number }
-  return { url: `redis://127.0.0.1:${port}`, roundTrips: () => trips }
+  const cut = async () => {
+    if (!server.listening) return
+    const closed = once(server, 'close')
+    server.close()
+    for (const s of sockets) s.destroy()
+    await closed
+  }
+  onTestFinished(cut)
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    roundTrips: () => trips,
+    cut,
+    async restore () {
+      server.listen(port, '127.0.0.1')
+      await once(server, 'listening')
+    }
+  }
 }

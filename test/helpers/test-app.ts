@@ -14,6 +14,9 @@ export const TEST_ENV: Record<string, string> = {
   BREAKER_RESET_TIMEOUT_MS: '200',
   BREAKER_WINDOW_MS: '10000',
   AUTH_BACKEND_TIMEOUT_MS: '500',
+  // Shedding and ramps are off unless a test is about them: they would make other tests flaky.
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  READMISSION_DURATION_S: '0',
   GATEWAY_SECRET: 'test-secret-0123456789abcdefghijklmnop',
   // Loose enough for tests that are not about limits; the limit tests set their own.
   LIMITS: JSON.stringify({ ip_attempts: { points: 10_000 }, subnet_attempts: { points: 10_000 }, ip_failures: { points: 10_000 }, user_ip_failures: { points: 10_000 }, user_failures_short: { points: 10_000 }, user_failures_day: { points: 10_000 }, device_attempts: { points: 10_000 }, device_failures: { points: 10_000 } })

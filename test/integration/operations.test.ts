@@ -10,7 +10,7 @@ describe('health and metrics', () => {
     expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' })
     const ready = await app.inject({ url: '/readyz' })
     expect(ready.statusCode).toBe(200)
-    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', authBackend: 'closed' } })
+    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', authBackend: 'closed', maintenance: 'none', readmissionShare: 1 } })
   })
 
   it('counts requests by route, status and problem code, and exposes backend latency and breaker state', async () => {

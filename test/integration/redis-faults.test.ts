@@ -10,7 +10,8 @@ async function appOnOwnRedis () {
   const redis = await startRedisServer()
   onTestFinished(() => redis.stop())
   const backend = await fakeBackendForTest()
-  const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '100' } })
+  // No grace copy of sessions here: these tests look at the store itself (overload.test.ts covers grace).
+  const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '100', SESSION_GRACE_S: '0' } })
   return { app, redis, backend }
 }
 

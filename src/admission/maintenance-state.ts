@@ -1,0 +1,67 @@
+// The maintenance window every replica sees: kept in Redis (one key), read by each replica once
+// a second into an in-process copy, so checking it costs a login nothing. Without Redis (demo
+// mode) it lives in this process. A window from the configuration applies unless an operator
+// set one through the admin API.
+import { type Redis } from 'ioredis'
+import { type Logger } from 'pino'
+import { type MaintenanceWindow, maintenancePhase } from './maintenance.js'
+
+export interface MaintenanceState {
+  /** The window in force, from the in-process copy. */
+  current: () => MaintenanceWindow | null
+  /** Reads the shared window now (also done every `pollMs`). */
+  refresh: () => Promise<void>
+  set: (window: MaintenanceWindow) => Promise<void>
+  /** Ends an active window now (which starts re-admission) or drops a scheduled one. */
+  end: () => Promise<void>
+  close: () => void
+}
+
+export interface MaintenanceStateOptions {
+  redis: Redis | null
+  keyPrefix: string
+  configured: MaintenanceWindow | null
+  /** How long an ended window is kept, so that re-admission can ramp from its end. */
+  keepEndedMs: number
+  pollMs: number
+  log: Logger
+  now: () => number
+}
+
+export function createMaintenanceState (o: MaintenanceStateOptions): MaintenanceState {
+  const key = `${o.keyPrefix}maintenance`
+  let shared: MaintenanceWindow | null = null
+
+  async function refresh (): Promise<void> {
+    if (o.redis === null) return
+    try {
+      const raw = await o.redis.get(key)
+      shared = raw === null ? null : JSON.parse(raw) as MaintenanceWindow
+    } catch (err) {
+      o.log.debug({ err: { message: (err as Error).message } }, 'maintenance refresh failed; keeping the last known window')
+    }
+  }
+
+  async function store (window: MaintenanceWindow | null): Promise<void> {
+    shared = window
+    if (o.redis === null) return
+    if (window === null) await o.redis.del(key)
+    else await o.redis.set(key, JSON.stringify(window), 'PX', Math.max(1, window.until - o.now() + o.keepEndedMs))
+  }
+
+  const timer = o.redis === null ? undefined : setInterval(() => { refresh().catch(() => {}) }, o.pollMs)
+
+  return {
+    current: () => shared ?? o.configured,
+    refresh,
+    set: store,
+    async end () {
+      const window = shared ?? o.configured
+      if (window === null) return
+      const at = o.now()
+      if (maintenancePhase(window, at) === 'active') await store({ ...window, until: at })
+      else await store(null)
+    },
+    close: () => { clearInterval(timer) }
+  }
+}

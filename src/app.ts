@@ -58,7 +58,30 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { ...parts, metrics, now, isDraining: () => draining })
   await app.register(problemDocsRoute)
   await registerAuthRoutes(app, config, parts, metrics, now)
+  await registerAdmin(app, config, parts, metrics, now, log)
   return app
+}
+
+/**
+ * The admin API, only with an ADMIN_TOKEN: on the main port, or with ADMIN_PORT on a server of
+ * its own (`app.adminServer`, listened on by server.ts) that the public port never exposes.
+ */
+async function registerAdmin (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number, log: Logger): Promise<void> {
+  const adminToken = config.ADMIN_TOKEN
+  if (adminToken === undefined) return
+  const deps = { ...parts, metrics, now, config: { ...config, ADMIN_TOKEN: adminToken } }
+  if (config.ADMIN_PORT === undefined) {
+    await app.register(adminRoutes, deps)
+    return
+  }
+  const admin = createServer(config, log)
+  addCommonHooks(admin, metrics, () => false)
+  admin.setErrorHandler(createProblemSender(config.PROBLEM_TYPE_BASE))
+  admin.setNotFoundHandler(async function notFound () { throw new GatewayError('not_found') })
+  await admin.register(fastifyHelmet)
+  await admin.register(adminRoutes, deps)
+  app.decorate('adminServer', admin)
+  app.addHook('onClose', async () => { await admin.close() })
 }
 
 function createServer (config: Config, log: Logger) {
@@ -86,7 +109,7 @@ function createServer (config: Config, log: Logger) {
 function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () => boolean): void {
   app.decorateReply('problemCode', null)
   app.decorateRequest('client', null)
-  app.decorateRequest('limitState', null)
+  app.decorateRequest('attempt', null)
   app.decorateRequest('admissionRelease', null)
   app.addHook('onRequest', async (request, reply) => {
     // Answers carry tokens and account state: never stored by a browser or a proxy.
@@ -109,14 +132,11 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
 
 async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number): Promise<void> {
   const identifyClient = createIdentifyClient({ allow: config.allowList, deny: config.denyList })
-  await app.register(loginRoutes, { ...parts, config, identifyClient, metrics, now })
-  await app.register(otpRoutes, { ...parts, config, identifyClient, metrics })
+  const { attempts, botFilter, rateLimit } = parts.guards
+  await app.register(loginRoutes, { ...parts, attempts, botFilter, rateLimit, config, identifyClient, metrics, now })
+  await app.register(otpRoutes, { ...parts, attempts, config, identifyClient, metrics })
   await app.register(sessionRoutes, { config, sessions: parts.sessions, admission: parts.admission })
   if (config.mode === 'demo') await app.register(outboxRoutes, { outbox: parts.outbox })
-  const adminToken = config.ADMIN_TOKEN
-  if (adminToken !== undefined) {
-    await app.register(adminRoutes, { ...parts, now, config: { ...config, ADMIN_TOKEN: adminToken } })
-  }
 }
 
 /**

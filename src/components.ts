@@ -8,10 +8,7 @@ import { createConcurrencyLimiter } from './admission/concurrency.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
 import { createRedis, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
-import { createBlockCache } from './limits/block-cache.js'
-import { createLimitCounters } from './limits/limit-counters.js'
-import { createLimitGuard } from './limits/limit-guard.js'
-import { createSharedAddresses } from './limits/shared-addresses.js'
+import { createLoginGuards, type LoginGuards } from './login-guards.js'
 import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
 import { createDelivery, type Delivery } from './otp/delivery.js'
 import { createMemoryChallengeStore } from './otp/memory-challenge-store.js'
@@ -21,7 +18,6 @@ import { createOutbox, type Outbox } from './otp/providers/demo-provider.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
 import { createSendCaps } from './otp/send-caps.js'
 import { type Admission, createAdmission } from './pipeline/admission.js'
-import { createLoginLimiter, type LoginLimiter } from './pipeline/rate-limit.js'
 import { createMemorySessionStore } from './session/memory-session-store.js'
 import { createRedisSessionStore } from './session/redis-session-store.js'
 import { withSessionGrace } from './session/session-grace.js'
@@ -38,7 +34,7 @@ export interface Components {
   delivery: Delivery
   /** What the demo providers sent (empty unless demo providers are configured). */
   outbox: Outbox
-  limiter: LoginLimiter
+  guards: LoginGuards
   close: () => Promise<void>
 }
 
@@ -63,6 +59,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const authBackend = createAuthBackend(config, deps.authBackendUrl, log, metrics)
   const keyPrefix = config.REDIS_KEY_PREFIX
   const otp = createOtp(config, redis, storeHealth, log, metrics, now)
+  const guards = await createLoginGuards(config, redis, log, metrics, now)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
   const maintenance = createMaintenanceState({
     redis, keyPrefix, configured: config.maintenance, keepEndedMs: config.READMISSION_DURATION_S * 1000 + 60_000, pollMs: 1000, log, now
@@ -90,10 +87,10 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
     authBackend,
     sessions: withSessionGrace(sessions, { graceMs: config.SESSION_GRACE_S * 1000, maxEntries: config.SESSION_GRACE_MAX_ENTRIES, policy, metrics, now, log }),
     ...otp,
-    limiter: createLimiter(config, redis, log, metrics, now),
+    guards,
     async close () {
       maintenance.close()
-      await Promise.all([authBackend.close(), otp.delivery.close()])
+      await Promise.all([authBackend.close(), otp.delivery.close(), guards.close()])
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
     }
   }
@@ -124,26 +121,6 @@ function createAuthBackend (config: Config, fallbackUrl: string | undefined, log
     },
     log,
     metrics
-  })
-}
-
-function createLimiter (config: Config, redis: Redis | null, log: Logger, metrics: Metrics, now: () => number): LoginLimiter {
-  const keyPrefix = config.REDIS_KEY_PREFIX
-  const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
-  const guard = createLimitGuard({
-    counters: createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics }),
-    shared: createSharedAddresses({ redis, keyPrefix, minUsers: config.SHARED_ADDRESS_MIN_USERS, cacheTtlMs: 60_000, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, log, metrics, now }),
-    blocks: createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES),
-    limits: config.limits,
-    sharedPolicy,
-    metrics
-  })
-  return createLoginLimiter({
-    guard,
-    limits: config.limits,
-    secret: config.secret,
-    device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure },
-    now
   })
 }
 

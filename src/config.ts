@@ -15,7 +15,8 @@ const LimitOverride = Type.Partial(Type.Object({
   blockS: Type.Integer({ minimum: 0, maximum: 30 * 86_400 }),
   maxBlockS: Type.Integer({ minimum: 1, maximum: 365 * 86_400 }),
   shadow: Type.Boolean(),
-  enabled: Type.Boolean()
+  enabled: Type.Boolean(),
+  onExceed: Type.Union([Type.Literal('refuse'), Type.Literal('challenge')])
 }, { additionalProperties: false }))
 
 const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$'
@@ -52,6 +53,19 @@ export const ConfigSchema = Type.Object({
   BLOCK_CACHE_MAX_ENTRIES: Int(100, 10_000_000, 100_000, 'blocked keys remembered in process'),
   TRUST_PROXY: Type.String({ default: '', description: 'off; true; a hop count; or comma-separated IPs/CIDRs of trusted proxies' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24, description: 'enables /admin; at least 24 characters' })),
+  ADMIN_PORT: Type.Optional(Int(0, 65535, undefined, 'serve /admin (and the console) on this port only')),
+  RULES_FILE: Type.Optional(Type.String({ minLength: 1, description: 'the abuse rules (YAML); default: the shipped rules/default-rules.yaml' })),
+  RULES_EXPOSE_RULE_ID: Type.Boolean({ default: false, description: 'request_blocked names the rule (helps attackers tune)' }),
+  RULES_SHADOW_ONLY: Type.Optional(Type.Boolean({ description: 'every rule runs in shadow mode; default true in demo mode without RULES_FILE' })),
+  DECISION_LOG: Type.String({ default: 'off', description: "'off', 'stdout' or a file path: one NDJSON line per login decision" }),
+  DECISION_LOG_MAX_BYTES: Int(1024, 10 * 1024 ** 3, 100 * 1024 ** 2, 'the decision log file moves to <file>.1 past this'),
+  AUDIT_LOG: Type.String({ default: 'stdout', description: "'off', 'stdout' or a file path: unblocks and rule changes" }),
+  VELOCITY_WINDOW_S: Int(60, 86_400, 600, 'sliding window of the velocity signals'),
+  CHALLENGE_POW_DIFFICULTY: Int(8, 28, 16, 'leading zero bits of the proof of work'),
+  CHALLENGE_TTL_S: Int(10, 3600, 120, 'a challenge must be solved within this'),
+  CAPTCHA_VERIFY_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'siteverify endpoint (Turnstile, reCAPTCHA, hCaptcha)' })),
+  CAPTCHA_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  CAPTCHA_SITE_KEY: Type.Optional(Type.String({ minLength: 1 })),
 
   SESSION_IDLE_TIMEOUT_S: Int(10, 30 * 86_400, 900, 'OWASP Session Management: 15-30 min idle'),
   SESSION_ABSOLUTE_TIMEOUT_S: Int(60, 365 * 86_400, 28_800, 'OWASP Session Management: 4-8 h absolute'),
@@ -115,6 +129,8 @@ export interface Config extends ConfigValues {
   otpProviders: ProviderConfig[]
   /** MAINTENANCE_FROM/UNTIL/MESSAGE_*: a window from the configuration, or null. */
   maintenance: MaintenanceWindow | null
+  /** Demo mode runs the shipped rules in shadow, so that curl and scripts work while rules are watched. */
+  rulesShadowOnly: boolean
 }
 
 export class ConfigError extends Error {
@@ -162,6 +178,9 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   }
   const otpProviders = parseProviders(data.OTP_PROVIDERS, mode, problems)
   const maintenance = configuredMaintenance(data, problems)
+  const captcha = [data.CAPTCHA_VERIFY_URL, data.CAPTCHA_SECRET, data.CAPTCHA_SITE_KEY].filter(v => v !== undefined).length
+  if (captcha !== 0 && captcha !== 3) problems.push('CAPTCHA_VERIFY_URL, CAPTCHA_SECRET and CAPTCHA_SITE_KEY go together: set all three or none')
+  if (data.ADMIN_PORT !== undefined && data.ADMIN_TOKEN === undefined) problems.push('ADMIN_PORT is set without ADMIN_TOKEN: the admin API is off without a token')
   if (data.SESSION_COOKIE_SAMESITE === 'none' && data.SESSION_COOKIE_SECURE !== true) {
     problems.push('SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true: browsers drop SameSite=None cookies that are not Secure')
   }
@@ -184,7 +203,8 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     allowList: allow,
     denyList: deny,
     otpProviders,
-    maintenance
+    maintenance,
+    rulesShadowOnly: data.RULES_SHADOW_ONLY ?? (mode === 'demo' && data.RULES_FILE === undefined)
   }
 }
 
@@ -226,7 +246,7 @@ function parseCidrs (key: string, value: unknown, problems: string[]): CidrList 
 
 // Part of the contract in DESIGN.md; refused rather than silently ignored until supported.
 const NOT_YET_SUPPORTED = ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES']
-const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET', 'OTP_PROVIDERS'])
+const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET', 'OTP_PROVIDERS', 'CAPTCHA_SECRET'])
 
 /** What an error message may show of a value: never a secret, never a Redis password. */
 function shown (key: string, value: unknown): string {

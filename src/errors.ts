@@ -120,10 +120,14 @@ export type ProblemCode = keyof typeof PROBLEMS
 export interface FieldError {
   field: string
   reason: 'required' | 'unknown_field' | 'too_long' | 'too_short' | 'invalid_type' | 'invalid_format' | 'malformed_body'
+  /** Where a reason alone says too little (a rules file: which rule, which field, what is wrong). */
+  message?: string
 }
 
 export interface ProblemExtras {
   cause?: unknown
+  /** Where the catalog allows two statuses (challenge_required: 403 for a rule, 429 for a limit). */
+  status?: number
   /** Sets `retryAfter` in the body and the Retry-After header. */
   retryAfterSeconds?: number
   /** Extension members of the problem document (RFC 9457 §3.2), e.g. `errors`, `attemptsLeft`. */

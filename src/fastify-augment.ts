@@ -1,9 +1,13 @@
 import { type Criticality } from './admission/concurrency.js'
 import { type ProblemCode } from './errors.js'
 import { type ClientIdentity } from './pipeline/identify-client.js'
-import { type LimitState } from './pipeline/rate-limit.js'
+import { type AttemptState } from './pipeline/attempt.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** With ADMIN_PORT: the admin API's own server (server.ts listens on it). */
+    adminServer?: FastifyInstance
+  }
   interface FastifyContextConfig {
     /** Shed first under pressure ('normal': new logins), or served first ('critical'). */
     criticality?: Criticality
@@ -15,8 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the identify-client stage. */
     client: ClientIdentity | null
-    /** Set by the rate-limit stage for the bookkeeping after the backend answered. */
-    limitState: LimitState | null
+    /** Set by the bot filter: the login attempt as the guard stages see it. */
+    attempt: AttemptState | null
     /** Set by the admission stage: frees the request's slot once it is answered. */
     admissionRelease: (() => void) | null
   }

@@ -41,6 +41,7 @@ export function toProblem (err: unknown, ctx: ProblemContext): Problem {
   const gatewayError = err instanceof GatewayError ? err : fromFrameworkError(err)
   const { code, extras } = gatewayError
   const spec = PROBLEMS[code]
+  const status = extras.status ?? spec.status
   const headers: Record<string, string> = { ...extras.headers }
   const params: Record<string, unknown> = { ...extras.extensions }
   if (extras.retryAfterSeconds !== undefined) {
@@ -53,14 +54,14 @@ export function toProblem (err: unknown, ctx: ProblemContext): Problem {
     type: ctx.typeBase + code,
     // RFC 9457 §3.1.3: title does not change between occurrences of the same type.
     title: spec.title[ctx.locale],
-    status: spec.status,
+    status,
     detail: fillTemplate(spec.detail[ctx.locale], { ...params, ...localParams }),
     instance: ctx.instance,
     code,
     requestId: ctx.requestId,
     ...params
   }
-  return { status: spec.status, code, headers, body }
+  return { status, code, headers, body }
 }
 
 function causeOf (err: unknown): string | undefined {

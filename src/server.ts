@@ -52,4 +52,5 @@ if (config !== undefined) {
     await demo?.close()
   })
   await app.listen({ port: config.PORT, host: config.host })
+  if (app.adminServer && config.ADMIN_PORT !== undefined) await app.adminServer.listen({ port: config.ADMIN_PORT, host: config.host })
 }

@@ -10,10 +10,12 @@ export interface DemoUser {
   password: string
   userId: string
   mfa?: { phone?: string, email?: string }
+  contacts?: { phone?: string, email?: string }
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { username: 'alice', password: 'alice-demo-pass', userId: 'u-alice' },
+  // alice has no second factor, but an address for a step-up that an abuse rule may ask for.
+  { username: 'alice', password: 'alice-demo-pass', userId: 'u-alice', contacts: { email: 'alice@example.com' } },
   { username: 'bob', password: 'bob-demo-pass', userId: 'u-bob', mfa: { phone: '+8613812345678', email: 'bob@example.com' } }
 ]
 
@@ -43,7 +45,7 @@ export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS
     readJson(req).then(body => {
       const user = verify(body?.username, body?.password)
       if (user === null) return send(res, 401, { error: 'invalid_credentials' })
-      return send(res, 200, { userId: user.userId, ...(user.mfa ? { mfa: user.mfa } : {}) })
+      return send(res, 200, { userId: user.userId, ...(user.mfa ? { mfa: user.mfa } : {}), ...(user.contacts ? { contacts: user.contacts } : {}) })
     }, () => send(res, 400, { error: 'bad_request' }))
   })
 }

@@ -143,6 +143,12 @@ export function createMetrics () {
       labelNames: ['outcome'] as const,
       registers: [registry]
     }),
+    ruleMatches: new Counter({
+      name: 'lg_rule_matches_total',
+      help: 'Abuse-rule matches per rule: enforced, or shadow (recorded only)',
+      labelNames: ['rule', 'mode'] as const,
+      registers: [registry]
+    }),
     sessionsIssued: new Counter({
       name: 'lg_sessions_issued_total',
       help: 'Sessions issued',

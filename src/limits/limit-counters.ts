@@ -12,6 +12,8 @@ export interface LimitCounters {
   reset: (k: LimitKey) => Promise<void>
   /** Blocks the key for its limit's escalating duration (doubling per block in a day); returns the seconds. */
   escalate: (k: LimitKey) => Promise<number>
+  /** The counter as it stands, without counting (for the admin's explain). */
+  peek: (k: LimitKey) => Promise<{ consumed: number, msBeforeNext: number } | null>
 }
 
 export interface LimitCounterOptions {
@@ -59,6 +61,10 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
     },
     async reset ({ name, key }) {
       await limiterFor(name).delete(key)
+    },
+    async peek ({ name, key }) {
+      const res = await limiterFor(name).get(key)
+      return res === null ? null : { consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext }
     },
     async escalate ({ name, key }) {
       const blocks = blockCounters.get(name)

@@ -1,25 +1,37 @@
-// The limit check of one login attempt, free of HTTP: which counters hold it, one round of
-// increments, the pure verdict, and the bookkeeping once the backend has answered.
+// The limit check of one login attempt, free of HTTP, in phases so that the bot filter can run
+// its own Redis work in the same round trip: known blocks (no I/O), one round of increments,
+// the pure verdict (with tighter budgets from abuse rules, and challenges), and the
+// bookkeeping once the backend has answered.
 import { type RequestLog as Logger } from '../infra/logger.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type BlockCache } from './block-cache.js'
 import { type LimitCounters } from './limit-counters.js'
 import {
-  budgetOf, judgeLimits, type LimitKey, limitKeys, type Limits, type LimitSubject, type Observation,
+  budgetOf, type JudgeOptions, judgeLimits, type LimitKey, limitKeys, type Limits, type LimitSubject, type Observation,
   type Quota, type SharedPolicy, tightestQuota, type Verdict
 } from './limit-policy.js'
 import { type SharedAddresses } from './shared-addresses.js'
 
-export type CheckResult =
-  | { kind: 'allow', keys: LimitKey[], quota: Quota | undefined }
-  | { kind: 'reject', limit: LimitKey, retryAfterMs: number, budget: number, cached: boolean }
+export type Rejection = { kind: 'reject', limit: LimitKey, retryAfterMs: number, budget: number, cached: boolean, challenge: boolean }
+export type CheckResult = { kind: 'allow', keys: LimitKey[], quota: Quota | undefined } | Rejection
+
+export interface Observed {
+  keys: LimitKey[]
+  observations: Observation[]
+}
 
 export interface LimitGuard {
-  /** Counts the attempt against every limit holding it (one Redis round trip) and judges it. */
-  check: (subject: LimitSubject, log: Logger) => Promise<CheckResult>
+  /** A key of this request already known to be blocked: refuse without any Redis command. */
+  knownBlock: (subject: LimitSubject) => Rejection | undefined
+  /** Counts the attempt against every limit holding it: one Redis round trip. */
+  observe: (subject: LimitSubject) => Promise<Observed>
+  /** The verdict on what `observe` saw. */
+  judge: (subject: LimitSubject, observed: Observed, log: Logger, options?: JudgeOptions) => Promise<CheckResult>
+  /** knownBlock, observe and judge in one go. */
+  check: (subject: LimitSubject, log: Logger, options?: JudgeOptions) => Promise<CheckResult>
   /** The password was right: refund failure points, reset consecutive failures, learn the address. */
   succeeded: (subject: LimitSubject, keys: readonly LimitKey[], log: Logger) => Promise<void>
-  /** The backend could not tell: the attempt was no failure. */
+  /** The attempt never reached a verdict (refused earlier, or the backend could not tell): no failure. */
   undo: (keys: readonly LimitKey[], log: Logger) => void
 }
 
@@ -44,34 +56,39 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
     }
   }
 
-  async function judge (observations: Observation[], ipKey: string, log: Logger): Promise<{ verdict: Exclude<Verdict, { kind: 'need_shared_status' }>, shared: boolean }> {
+  async function verdictOn (observations: Observation[], ipKey: string, log: Logger, options: JudgeOptions): Promise<{ verdict: Exclude<Verdict, { kind: 'need_shared_status' }>, shared: boolean }> {
     let shared = o.shared.known(ipKey)
-    let verdict = judgeLimits(observations, limits, shared, sharedPolicy)
+    let verdict = judgeLimits(observations, limits, shared, sharedPolicy, options)
     if (verdict.kind === 'need_shared_status') {
       shared = await o.shared.lookup(ipKey).catch((err: Error) => {
         log.warn({ err: { message: err.message } }, 'shared-address lookup failed; the normal budget applies')
         return false
       })
-      verdict = judgeLimits(observations, limits, shared, sharedPolicy)
+      verdict = judgeLimits(observations, limits, shared, sharedPolicy, options)
     }
     if (verdict.kind === 'need_shared_status') throw new Error('shared status unresolved after lookup')
     return { verdict, shared: shared === true }
   }
 
-  return {
-    async check (subject, log) {
-      const keys = limitKeys(subject, limits)
-      // Known blocks first: a key that is already refused costs no Redis command.
-      for (const k of keys) {
+  const guard: LimitGuard = {
+    knownBlock (subject) {
+      for (const k of limitKeys(subject, limits)) {
         const ms = limits[k.name].shadow ? 0 : o.blocks.msLeft(blockKey(k))
         if (ms > 0) {
           metrics.limitBlockCacheHits.inc({ limit: k.name })
-          return { kind: 'reject', limit: k, retryAfterMs: ms, budget: limits[k.name].points, cached: true }
+          return { kind: 'reject', limit: k, retryAfterMs: ms, budget: limits[k.name].points, cached: true, challenge: false }
         }
       }
+      return undefined
+    },
 
-      const observations = await Promise.all(keys.map(k => counters.consume(k)))
-      const { verdict, shared } = await judge(observations, subject.ipKey, log)
+    async observe (subject) {
+      const keys = limitKeys(subject, limits)
+      return { keys, observations: await Promise.all(keys.map(k => counters.consume(k))) }
+    },
+
+    async judge (subject, { keys, observations }, log, options = {}) {
+      const { verdict, shared } = await verdictOn(observations, subject.ipKey, log, options)
       for (const s of verdict.shadowed) log.info({ limit: s.name }, 'would rate-limit (shadow limit)')
       for (const obs of observations) {
         const decision = verdict.kind === 'reject' && verdict.limit.name === obs.name
@@ -82,10 +99,16 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
       if (verdict.kind === 'allow') return { kind: 'allow', keys, quota: tightestQuota(observations, limits, shared, sharedPolicy) }
 
       const retryAfterMs = verdict.escalate ? (await counters.escalate(verdict.limit)) * 1000 : verdict.retryAfterMs
-      o.blocks.add(blockKey(verdict.limit), retryAfterMs)
+      // A challengeable limit stays open to whoever solves the challenge: no cached refusal.
+      if (!verdict.challenge) o.blocks.add(blockKey(verdict.limit), retryAfterMs)
       // Refused before the backend: no failure happened, except on the limit that refused.
       refund(failureKeys(keys).filter(k => k.name !== verdict.limit.name), log)
-      return { kind: 'reject', limit: verdict.limit, retryAfterMs, budget: budgetOf(verdict.limit.name, limits, shared, sharedPolicy), cached: false }
+      const budget = Math.min(budgetOf(verdict.limit.name, limits, shared, sharedPolicy), options.overrides?.[verdict.limit.name] ?? Infinity)
+      return { kind: 'reject', limit: verdict.limit, retryAfterMs, budget, cached: false, challenge: verdict.challenge }
+    },
+
+    async check (subject, log, options) {
+      return guard.knownBlock(subject) ?? await guard.judge(subject, await guard.observe(subject), log, options)
     },
 
     async succeeded (subject, keys, log) {
@@ -99,4 +122,5 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
       refund(failureKeys(keys), log)
     }
   }
+  return guard
 }

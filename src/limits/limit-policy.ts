@@ -25,12 +25,17 @@ export interface LimitSpec {
   /** Counts and reports, never refuses (try a new budget safely). */
   shadow: boolean
   enabled: boolean
+  /**
+   * Past the budget: `refuse` (429 too_many_attempts), or `challenge` (429 challenge_required; a
+   * solved proof of work lets the attempt through), so that nobody can lock an account out.
+   */
+  onExceed: 'refuse' | 'challenge'
 }
 
 export type Limits = Record<LimitName, LimitSpec>
 
 const DAY = 86_400
-const base = { blockS: 0, maxBlockS: DAY, resetOnSuccess: false, shadow: false, enabled: true }
+const base = { blockS: 0, maxBlockS: DAY, resetOnSuccess: false, shadow: false, enabled: true, onExceed: 'refuse' as const }
 
 /** The defaults and where they come from: README "Rate limits" explains each. */
 export const DEFAULT_LIMITS: Limits = {
@@ -43,8 +48,8 @@ export const DEFAULT_LIMITS: Limits = {
   // The recipe's consecutive failures per username and IP (10), with escalating blocks.
   user_ip_failures: { ...base, key: 'user_ip', counts: 'failures', holds: 'untrusted', points: 10, windowS: DAY, blockS: 900, resetOnSuccess: true },
   // Progressive slow-down per account across all IPs: a short window, then NIST SP 800-63B's 100.
-  user_failures_short: { ...base, key: 'username', counts: 'failures', holds: 'untrusted', points: 10, windowS: 900 },
-  user_failures_day: { ...base, key: 'username', counts: 'failures', holds: 'untrusted', points: 100, windowS: DAY },
+  user_failures_short: { ...base, key: 'username', counts: 'failures', holds: 'untrusted', points: 10, windowS: 900, onExceed: 'challenge' },
+  user_failures_day: { ...base, key: 'username', counts: 'failures', holds: 'untrusted', points: 100, windowS: DAY, onExceed: 'challenge' },
   // OWASP device cookies: a trusted device has its own budget instead of the shared IP's.
   device_attempts: { ...base, key: 'device', counts: 'attempts', holds: 'trusted', points: 10, windowS: 60 },
   device_failures: { ...base, key: 'device', counts: 'failures', holds: 'trusted', points: 10, windowS: DAY, blockS: 900, resetOnSuccess: true }
@@ -57,6 +62,14 @@ export interface LimitSubject {
   userKey: string
   /** The id from a valid trusted-device cookie for this username. */
   deviceId?: string
+  /** Scoped unblocks in force: the limits keyed on an exempt part do not hold. */
+  exempt?: { username: boolean, ip: boolean, device: boolean }
+}
+
+const EXEMPTED_BY: Record<'username' | 'ip' | 'device', ReadonlyArray<LimitSpec['key']>> = {
+  username: ['username', 'user_ip'],
+  ip: ['ip', 'subnet', 'user_ip'],
+  device: ['device']
 }
 
 export interface LimitKey {
@@ -71,6 +84,7 @@ export function limitKeys (subject: LimitSubject, limits: Limits): LimitKey[] {
   for (const name of LIMIT_NAMES) {
     const spec = limits[name]
     if (!spec.enabled || (spec.holds === 'trusted' && !trusted) || (spec.holds === 'untrusted' && trusted)) continue
+    if (subject.exempt && (['username', 'ip', 'device'] as const).some(scope => subject.exempt?.[scope] === true && EXEMPTED_BY[scope].includes(spec.key))) continue
     keys.push({ name, key: keyValue(spec.key, subject) })
   }
   return keys
@@ -100,7 +114,7 @@ export interface SharedPolicy {
 
 export type Verdict =
   | { kind: 'allow', shadowed: LimitKey[] }
-  | { kind: 'reject', limit: LimitKey, retryAfterMs: number, shadowed: LimitKey[], escalate: boolean }
+  | { kind: 'reject', limit: LimitKey, retryAfterMs: number, shadowed: LimitKey[], escalate: boolean, challenge: boolean }
   /** Over the normal budget but within the shared one: the caller must find out whether the address is shared. */
   | { kind: 'need_shared_status' }
 
@@ -114,25 +128,33 @@ export function maxBudgetOf (name: LimitName, limits: Limits, policy: SharedPoli
   return budgetOf(name, limits, true, policy)
 }
 
-export function judgeLimits (observations: readonly Observation[], limits: Limits, shared: boolean | undefined, policy: SharedPolicy): Verdict {
+export interface JudgeOptions {
+  /** Tighter budgets for this request (abuse rules' `limit` action); never looser. */
+  overrides?: Partial<Record<LimitName, number>>
+  /** The request carries a solved challenge: limits that challenge let it through. */
+  challengeSolved?: boolean
+}
+
+export function judgeLimits (observations: readonly Observation[], limits: Limits, shared: boolean | undefined, policy: SharedPolicy, options: JudgeOptions = {}): Verdict {
   let worst: Extract<Verdict, { kind: 'reject' }> | undefined
   const shadowed: LimitKey[] = []
+  const budget = (name: LimitName, isShared: boolean) => Math.min(budgetOf(name, limits, isShared, policy), options.overrides?.[name] ?? Infinity)
   for (const o of observations) {
     const spec = limits[o.name]
-    const over = o.consumed > budgetOf(o.name, limits, shared === true, policy)
-    if (!over) continue
-    if (shared === undefined && spec.key === 'ip' && o.consumed <= budgetOf(o.name, limits, true, policy)) {
+    if (o.consumed <= budget(o.name, shared === true)) continue
+    if (shared === undefined && spec.key === 'ip' && o.consumed <= budget(o.name, true)) {
       return { kind: 'need_shared_status' }
     }
     if (spec.shadow) {
       shadowed.push({ name: o.name, key: o.key })
       continue
     }
+    if (spec.onExceed === 'challenge' && options.challengeSolved === true) continue
     // The request that crosses the line starts an escalating block; later ones see its TTL.
-    const escalate = spec.blockS > 0 && o.consumed === budgetOf(o.name, limits, shared === true, policy) + 1
+    const escalate = spec.blockS > 0 && o.consumed === budget(o.name, shared === true) + 1
     const retryAfterMs = escalate ? spec.blockS * 1000 : o.msBeforeNext
     if (worst === undefined || retryAfterMs > worst.retryAfterMs) {
-      worst = { kind: 'reject', limit: { name: o.name, key: o.key }, retryAfterMs, shadowed, escalate }
+      worst = { kind: 'reject', limit: { name: o.name, key: o.key }, retryAfterMs, shadowed, escalate, challenge: spec.onExceed === 'challenge' }
     }
   }
   return worst === undefined ? { kind: 'allow', shadowed } : { ...worst, shadowed }

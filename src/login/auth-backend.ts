@@ -17,7 +17,10 @@ export interface Credentials {
 
 export interface BackendUser {
   userId: string
+  /** Present: the user must prove a second factor, at these destinations. */
   mfa?: { phone?: string, email?: string }
+  /** Optional: where a code may go when an abuse rule asks for a step-up anyway. */
+  contacts?: { phone?: string, email?: string }
 }
 
 export type VerifyResult =
@@ -47,12 +50,14 @@ export interface HttpAuthBackendOptions {
   metrics: Metrics
 }
 
+const Destinations = Type.Object({
+  phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
+  email: Type.Optional(Type.String({ minLength: 3, maxLength: 254 }))
+})
 const VerifyAnswer = TypeCompiler.Compile(Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 256 }),
-  mfa: Type.Optional(Type.Object({
-    phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })),
-    email: Type.Optional(Type.String({ minLength: 3, maxLength: 254 }))
-  }))
+  mfa: Type.Optional(Destinations),
+  contacts: Type.Optional(Destinations)
 }))
 
 /** The backend could not answer: this is what the breaker counts. */

@@ -1,21 +1,21 @@
 // POST /auth/login, top to bottom: identify the client → admission (maintenance, re-admission
-// ramp, concurrency) → validate → normalise → backend available? → rate limits → session store
-// available? → auth backend (breaker and bulkhead inside) → second factor or
-// session. Later stages (admission, bot filter) slot into the hook lists in request order.
+// ramp, concurrency) → validate → normalise → backend available? → bot filter and abuse rules →
+// rate limits → session store available? → auth backend (breaker and bulkhead inside) → second
+// factor (the backend's, or a rule's step-up) or session → decision log.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
+import { type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify'
 import { type Config } from '../config.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type StoreHealth, storeUnavailable } from '../infra/store-guard.js'
 import { type Admission } from '../pipeline/admission.js'
-import { type LoginLimiter } from '../pipeline/rate-limit.js'
+import { type Attempts } from '../pipeline/attempt.js'
 import { invalidRequest } from '../problem-details.js'
 import { needsSecondFactor } from '../otp/challenge.js'
 import { type OtpService } from '../otp/otp-service.js'
 import { setSessionCookie } from '../session/session-cookie.js'
 import { type IssuedSession, type SessionStore } from '../session/session-store.js'
-import { type AuthBackend } from './auth-backend.js'
+import { type AuthBackend, type BackendUser } from './auth-backend.js'
 import { LoginBody, loginBodyOf, normaliseUsername } from './login-schema.js'
 
 export interface LoginRouteDeps {
@@ -23,7 +23,9 @@ export interface LoginRouteDeps {
   authBackend: AuthBackend
   sessions: SessionStore
   otp: OtpService
-  limiter: LoginLimiter
+  attempts: Attempts
+  botFilter: preHandlerAsyncHookHandler
+  rateLimit: preHandlerAsyncHookHandler
   storeHealth: StoreHealth
   admission: Admission
   identifyClient: onRequestAsyncHookHandler
@@ -32,7 +34,7 @@ export interface LoginRouteDeps {
 }
 
 export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async function loginRoutes (app, deps) {
-  const { authBackend, sessions, otp, limiter, metrics } = deps
+  const { authBackend, sessions, otp, attempts, metrics } = deps
 
   async function normaliseLogin (request: FastifyRequest) {
     const body = loginBodyOf(request)
@@ -49,12 +51,13 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
 
   async function sessionStoreAvailable (request: FastifyRequest) {
     if (deps.storeHealth.available()) return
-    limiter.undo(request)
+    attempts.abandon(request, 'unanswered')
     throw storeUnavailable()
   }
 
-  async function countLogin (_request: FastifyRequest, reply: FastifyReply) {
+  async function countLogin (request: FastifyRequest, reply: FastifyReply) {
     if (reply.problemCode !== null) metrics.logins.inc({ outcome: reply.problemCode })
+    attempts.record(request, reply)
   }
 
   app.post('/auth/login', {
@@ -63,32 +66,50 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     // Headers only, before the body is read: denied addresses, maintenance, ramp, free slot.
     onRequest: [deps.identifyClient, deps.admission.admit('normal')],
     // Limits before the store check: while Redis is down they still hold, on their insurance.
-    preHandler: [normaliseLogin, backendAvailable, limiter.rateLimit, sessionStoreAvailable],
+    preHandler: [normaliseLogin, backendAvailable, deps.botFilter, deps.rateLimit, sessionStoreAvailable],
     onResponse: [countLogin]
   }, async function login (request, reply) {
     const { username, password } = request.body
     const answer = await authBackend.verify({ username, password }).catch((err: unknown) => {
-      limiter.undo(request)
+      attempts.abandon(request, 'unanswered')
       throw err
     })
     // One answer for an unknown user and a wrong password: same code, same body, same path.
-    // The failure was already counted by the rate-limit stage: nothing more to do.
+    // The failure was already counted by the guard stages: nothing more to do.
     if (answer.kind === 'invalid_credentials') throw new GatewayError('invalid_credentials')
 
-    if (needsSecondFactor(answer.user)) {
+    const secondFactor = secondFactorFor(answer.user, request.attempt?.rules.action === 'step-up', request)
+    if (secondFactor !== undefined) {
       // The device is trusted only once the code is right too.
-      const userKey = await limiter.succeeded(request) ?? ''
-      const challenge = await otp.start(answer.user, userKey)
+      const userKey = await attempts.succeeded(request) ?? ''
+      const challenge = await otp.start(secondFactor, userKey)
+      if (request.attempt) request.attempt.outcome = 'otp_required'
       metrics.logins.inc({ outcome: 'otp_required' })
       return { status: 'otp_required', ...challenge }
     }
 
     // Issued together so that ioredis sends both in one round trip.
-    const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), limiter.succeeded(request)])
-    if (userKey !== undefined) limiter.trustDevice(request, reply, userKey)
+    const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), attempts.succeeded(request)])
+    if (userKey !== undefined) attempts.trustDevice(request, reply, userKey)
+    if (request.attempt) request.attempt.outcome = 'authenticated'
     metrics.logins.inc({ outcome: 'authenticated' })
     return startSession(reply, issued, deps)
   })
+}
+
+/**
+ * Who must prove a second factor, with which destinations: the backend's `mfa`, or, when an
+ * abuse rule asks for a step-up, the user's `contacts` (a medium-risk login costs a code, not a
+ * lockout). Without any destination a step-up cannot happen: the login goes on, logged.
+ */
+function secondFactorFor (user: BackendUser, stepUp: boolean, request: FastifyRequest): BackendUser | undefined {
+  if (needsSecondFactor(user)) return user
+  if (!stepUp) return undefined
+  if (user.contacts?.phone === undefined && user.contacts?.email === undefined) {
+    request.log.warn({ rule: request.attempt?.rules.ruleId }, 'step-up asked but the backend gave no contact; login goes on')
+    return undefined
+  }
+  return { ...user, mfa: user.contacts }
 }
 
 /** Sets the cookie for browsers and returns the body for API clients. */

@@ -9,7 +9,9 @@ export const LoginBody = Type.Object({
   // Raw limits are looser than the normalised ones: NFKC may expand or shrink the text.
   username: Type.String({ minLength: 1, maxLength: USERNAME_MAX_CHARS * 4 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
-  deviceId: Type.Optional(Type.String({ minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }))
+  deviceId: Type.Optional(Type.String({ minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' })),
+  // The honeypot (signals.ts): a hidden form field people never see, so never fill in.
+  website: Type.Optional(Type.String({ maxLength: 512 }))
 }, { additionalProperties: false })
 export type LoginInput = Static<typeof LoginBody>
 

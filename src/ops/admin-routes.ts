@@ -8,6 +8,9 @@ import { type MaintenanceWindow, maintenancePhase } from '../admission/maintenan
 import { type MaintenanceState } from '../admission/maintenance-state.js'
 import { GatewayError } from '../errors.js'
 import { type AuthBackend } from '../login/auth-backend.js'
+import { type Metrics } from '../infra/metrics.js'
+import { type LoginGuards } from '../login-guards.js'
+import { adminRulesRoutes } from './admin-rules-routes.js'
 import { type Delivery } from '../otp/delivery.js'
 import { type Admission } from '../pipeline/admission.js'
 import { invalidRequest } from '../problem-details.js'
@@ -18,6 +21,8 @@ import { VERSION } from './version.js'
 
 export interface AdminDeps {
   config: Config & { ADMIN_TOKEN: string }
+  guards: LoginGuards
+  metrics: Metrics
   redis: Redis | null
   authBackend: AuthBackend
   sessions: SessionStore
@@ -60,6 +65,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminDeps> = async function 
     if (!tokenMatches(request.headers.authorization, deps.config.ADMIN_TOKEN)) throw new GatewayError('admin_token_invalid')
   })
 
+  await app.register(adminRulesRoutes, deps)
+
   app.get('/admin/status', async function status () {
     return {
       version: VERSION,
@@ -69,6 +76,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminDeps> = async function 
       breakers: { authBackend: deps.authBackend.breakerState() },
       otpProviders: deps.delivery.status(),
       maintenance: describeMaintenance(deps.maintenance.current(), deps.now()),
+      rules: { version: deps.guards.rules.current().version, origin: deps.guards.rules.current().origin },
       admission: { inFlight: deps.admission.inFlight(), readmission: deps.admission.ramp() }
     }
   })

@@ -6,7 +6,7 @@ import { type Config } from '../config.js'
 import { type Metrics } from '../infra/metrics.js'
 import { startSession } from '../login/login-routes.js'
 import { type Admission } from '../pipeline/admission.js'
-import { type LoginLimiter } from '../pipeline/rate-limit.js'
+import { type Attempts } from '../pipeline/attempt.js'
 import { pickLocale } from '../problem-details.js'
 import { type SessionStore } from '../session/session-store.js'
 import { type OtpService } from './otp-service.js'
@@ -15,7 +15,7 @@ export interface OtpRouteDeps {
   config: Config
   otp: OtpService
   sessions: SessionStore
-  limiter: LoginLimiter
+  attempts: Attempts
   admission: Admission
   identifyClient: onRequestAsyncHookHandler
   metrics: Metrics
@@ -32,7 +32,7 @@ const VerifyBody = Type.Object({
 }, { additionalProperties: false })
 
 export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function otpRoutes (app, deps) {
-  const { otp, sessions, limiter, metrics } = deps
+  const { otp, sessions, attempts, metrics } = deps
 
   // Both finish a login already under way: served before new logins when the gateway is busy.
   const critical = { config: { criticality: 'critical' as const }, onRequest: [deps.identifyClient, deps.admission.admit('critical', { maintenance: false })] }
@@ -46,7 +46,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function
   app.post('/auth/otp/verify', { schema: { body: VerifyBody }, ...critical }, async function verifyCode (request, reply) {
     const { userId, userKey } = await otp.verify(request.body.challengeId, request.body.code)
     const issued = await sessions.issue(userId) // a fresh token: nothing from before the code carries over
-    limiter.trustDevice(request, reply, userKey)
+    attempts.trustDevice(request, reply, userKey)
     metrics.logins.inc({ outcome: 'authenticated' })
     return startSession(reply, issued, deps)
   })

@@ -1,85 +1,49 @@
-// Stage: rate limits and brute-force protection for POST /auth/login, over the limit guard.
-// Reads who is asking (address, username, trusted-device cookie), answers 429 with Retry-After
-// and the IETF RateLimit fields, and after the backend's answer settles the counters.
+// Stage: rate limits and brute-force protection for POST /auth/login. Judges the counters the
+// bot filter started (with budgets tightened by abuse rules) and answers 429 with Retry-After
+// and the IETF RateLimit fields; a limit that challenges (username-wide failures) answers
+// challenge_required instead, and lets a solved challenge through.
 import { type FastifyReply, type FastifyRequest } from 'fastify'
+import { type ChallengeGate } from '../challenge/challenge-gate.js'
 import { GatewayError } from '../errors.js'
-import { DEVICE_COOKIE, signDeviceCookie, verifyDeviceCookie } from '../limits/device-cookie.js'
-import { type LimitGuard } from '../limits/limit-guard.js'
-import { type LimitKey, type Limits, type LimitSubject } from '../limits/limit-policy.js'
-import { userKeyOf } from '../limits/user-key.js'
-import { loginBodyOf } from '../login/login-schema.js'
+import { type LimitGuard, type Rejection } from '../limits/limit-guard.js'
+import { type Limits } from '../limits/limit-policy.js'
 
-export interface LimitState {
-  subject: LimitSubject
-  keys: LimitKey[]
-  trustedDevice: boolean
-}
-
-export interface LoginLimiterOptions {
+export interface RateLimitOptions {
   guard: LimitGuard
+  gate: ChallengeGate
   limits: Limits
-  secret: string
-  device: { maxAgeS: number, secure: boolean }
-  now: () => number
 }
 
-export interface LoginLimiter {
-  /** preHandler: 429 when a limit holding the request is over budget. */
-  rateLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
-  /** After a good password: settle the counters; the username's key, for trusting the device later. */
-  succeeded: (request: FastifyRequest) => Promise<string | undefined>
-  /** After a complete login: the signed device cookie, unless the request already brought one. */
-  trustDevice: (request: FastifyRequest, reply: FastifyReply, userKey: string) => void
-  /** The backend could not tell: the attempt was no failure. */
-  undo: (request: FastifyRequest) => void
+/** The answer for an attempt a limit refused. */
+export function limitRefusal (r: Rejection, gate: ChallengeGate, ipKey: string, logFields: Record<string, unknown>, limits?: Limits): GatewayError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000))
+  const windowS = limits?.[r.limit.name].windowS
+  const headers = {
+    'ratelimit-policy': `"${r.limit.name}";q=${r.budget}${windowS === undefined ? '' : `;w=${windowS}`}`,
+    ratelimit: `"${r.limit.name}";r=0;t=${retryAfterSeconds}`
+  }
+  const fields = { limit: r.limit.name, cached: r.cached, ...logFields }
+  if (r.challenge) {
+    return new GatewayError('challenge_required', { status: 429, retryAfterSeconds, headers, extensions: { challenge: gate.offer(ipKey) }, logFields: fields })
+  }
+  return new GatewayError('too_many_attempts', { retryAfterSeconds, headers, logFields: fields })
 }
 
-export function createLoginLimiter (o: LoginLimiterOptions): LoginLimiter {
-  return {
-    async rateLimit (request, reply) {
-      const client = request.client
-      if (client === null || client.listed === 'allow') return
-      const userKey = userKeyOf(o.secret, loginBodyOf(request).username)
-      const deviceId = verifyDeviceCookie(request.cookies[DEVICE_COOKIE], o.secret, userKey, o.now(), o.device.maxAgeS)
-      const subject: LimitSubject = { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(deviceId ? { deviceId } : {}) }
-
-      const result = await o.guard.check(subject, request.log)
-      if (result.kind === 'reject') {
-        const { name } = result.limit
-        const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000))
-        throw new GatewayError('too_many_attempts', {
-          retryAfterSeconds,
-          headers: {
-            'ratelimit-policy': `"${name}";q=${result.budget};w=${o.limits[name].windowS}`,
-            ratelimit: `"${name}";r=0;t=${retryAfterSeconds}`
-          },
-          logFields: { limit: name, cached: result.cached, trustedDevice: deviceId !== undefined }
-        })
-      }
-      if (result.quota) {
-        const q = result.quota
-        reply.header('ratelimit-policy', `"${q.name}";q=${q.budget};w=${q.windowS}`)
-        reply.header('ratelimit', `"${q.name}";r=${q.remaining};t=${q.resetS}`)
-      }
-      request.limitState = { subject, keys: result.keys, trustedDevice: deviceId !== undefined }
-    },
-
-    async succeeded (request) {
-      const state = request.limitState
-      if (state === null) return userKeyOf(o.secret, loginBodyOf(request).username) // allow-listed: no limits ran
-      await o.guard.succeeded(state.subject, state.keys, request.log)
-      return state.subject.userKey
-    },
-
-    trustDevice (request, reply, userKey) {
-      if (request.limitState?.trustedDevice === true) return
-      reply.setCookie(DEVICE_COOKIE, signDeviceCookie(o.secret, userKey, o.now()), {
-        path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS
-      })
-    },
-
-    undo (request) {
-      if (request.limitState !== null) o.guard.undo(request.limitState.keys, request.log)
+export function createRateLimit (o: RateLimitOptions) {
+  return async function rateLimit (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const state = request.attempt
+    if (state?.observed === undefined) return
+    const observed = await state.observed
+    state.keys = observed.keys
+    const result = await o.guard.judge(state.subject, observed, request.log, { overrides: state.rules.budgets, challengeSolved: state.challengeSolved })
+    if (result.kind === 'reject') {
+      state.limit = result.limit.name // the velocity signals keep it as a failed attempt
+      throw limitRefusal(result, o.gate, state.features.ipKey, { trustedDevice: state.features.trustedDevice }, o.limits)
+    }
+    if (result.quota) {
+      const q = result.quota
+      reply.header('ratelimit-policy', `"${q.name}";q=${q.budget};w=${q.windowS}`)
+      reply.header('ratelimit', `"${q.name}";r=${q.remaining};t=${q.resetS}`)
     }
   }
 }

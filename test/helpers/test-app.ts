@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import { type FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -16,6 +17,7 @@ export const TEST_ENV: Record<string, string> = {
   AUTH_BACKEND_TIMEOUT_MS: '500',
   // Shedding and ramps are off unless a test is about them: they would make other tests flaky.
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  RULES_FILE: fileURLToPath(new URL('../fixtures/no-rules.yaml', import.meta.url)),
   READMISSION_DURATION_S: '0',
   GATEWAY_SECRET: 'test-secret-0123456789abcdefghijklmnop',
   // Loose enough for tests that are not about limits; the limit tests set their own.

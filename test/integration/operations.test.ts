@@ -66,7 +66,7 @@ describe('the demo auth backend', () => {
     try {
       const verify = (username: string, password: string) => fetch(`${backend.url}/verify`, { method: 'POST', body: JSON.stringify({ username, password }) })
       const alice = await verify('alice', 'alice-demo-pass')
-      expect(await alice.json()).toEqual({ userId: 'u-alice' })
+      expect(await alice.json()).toEqual({ userId: 'u-alice', contacts: { email: 'alice@example.com' } })
       const bob = await verify('bob', 'bob-demo-pass')
       expect(await bob.json()).toEqual({ userId: 'u-bob', mfa: { phone: '+8613812345678', email: 'bob@example.com' } })
       const wrong = await verify('alice', 'nope')

@@ -5,6 +5,7 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { spawnGateway, waitForOutput } from '../helpers/gateway-process.js'
 import { freePort } from '../helpers/redis-server.js'
+import { TEST_ENV } from '../helpers/test-app.js'
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
@@ -69,7 +70,7 @@ describe('the gateway process', () => {
         ? { status: 200, body: { userId: 'u-alice' }, delayMs: 700 }
         : { status: 401 })
     const port = await freePort()
-    const gateway = spawnGateway({ PORT: String(port), AUTH_BACKEND_URL: backend.url, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'proc:', GATEWAY_SECRET: 'process-test-secret-0123456789abcdef' })
+    const gateway = spawnGateway({ PORT: String(port), AUTH_BACKEND_URL: backend.url, REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'proc:', GATEWAY_SECRET: 'process-test-secret-0123456789abcdef', RULES_FILE: TEST_ENV.RULES_FILE ?? '' })
     await waitForOutput(gateway, /Server listening/)
     expect(gateway.output()).not.toMatch(/DEMO MODE/)
 

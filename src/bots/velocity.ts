@@ -1,0 +1,137 @@
+// Velocity signals over a sliding window (ten buckets): distinct usernames per address and per
+// declared device (HyperLogLog), attempts and failures per address, attempts per username. In
+// Redis one script per subject, all sent in the same round trip as the rate limits; in memory in
+// demo mode. Failures are counted up front, like the limits, and taken back on success.
+import { type Redis } from 'ioredis'
+import { defineScript } from '../infra/redis-script.js'
+import { type RequestFeatures } from '../rules/features.js'
+
+export interface VelocitySubject {
+  ipKey: string
+  userKey: string
+  /** Client-declared device id (hashed), if the request had one. */
+  deviceKey?: string
+}
+
+export interface Velocity {
+  /** Counts this attempt (as a failure until told otherwise) and reads the window. Never throws. */
+  observe: (s: VelocitySubject) => Promise<RequestFeatures['velocity']>
+  /** The attempt was no failure after all (a success, or the backend could not tell). */
+  notFailure: (s: VelocitySubject) => Promise<void>
+}
+
+export interface VelocityOptions {
+  redis: Redis | null
+  keyPrefix: string
+  windowS: number
+  now: () => number
+  maxEntries: number
+}
+
+const BUCKETS = 10
+
+// KEYS: the subject's bucket keys, newest first. ARGV: member to add (or ''), increment
+// attempts (1/0), increment failures (1/0), bucket ttl. Returns {distinct, attempts, failures}.
+const OBSERVE = `
+local n = #KEYS
+local head = KEYS[1]
+if ARGV[1] ~= '' then redis.call('PFADD', head .. ':u', ARGV[1]); redis.call('EXPIRE', head .. ':u', ARGV[4]) end
+if ARGV[2] == '1' then redis.call('HINCRBY', head, 'a', 1) end
+if ARGV[3] == '1' then redis.call('HINCRBY', head, 'f', 1) end
+redis.call('EXPIRE', head, ARGV[4])
+local hlls, attempts, failures = {}, 0, 0
+for i = 1, n do
+  table.insert(hlls, KEYS[i] .. ':u')
+  local h = redis.call('HMGET', KEYS[i], 'a', 'f')
+  attempts = attempts + (tonumber(h[1]) or 0)
+  failures = failures + (tonumber(h[2]) or 0)
+end
+local distinct = 0
+if ARGV[1] ~= '' then distinct = redis.call('PFCOUNT', unpack(hlls)) end
+return {distinct, attempts, failures}`
+
+const UNFAIL = `
+if redis.call('HINCRBY', KEYS[1], 'f', -1) < 0 then redis.call('HSET', KEYS[1], 'f', 0) end
+return 1`
+
+export function createVelocity (o: VelocityOptions): Velocity {
+  const bucketMs = (o.windowS * 1000) / BUCKETS
+  const bucketOf = (at: number) => Math.floor(at / bucketMs)
+  const keys = (subject: string, at: number) => {
+    const b = bucketOf(at)
+    // One hash tag per subject: the whole window sits in one Cluster slot for PFCOUNT.
+    return Array.from({ length: BUCKETS }, (_, i) => `${o.keyPrefix}vel:{${subject}}:${b - i}`)
+  }
+  if (o.redis === null) return memoryVelocity(bucketOf, o)
+  const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
+  const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
+  const ttl = Math.ceil(o.windowS * 1.2)
+  const read = async (subject: string, member: string, attempt: boolean, failure: boolean): Promise<number[]> =>
+    (await observe(keys(subject, o.now()), [member, attempt ? 1 : 0, failure ? 1 : 0, ttl]) as number[]).map(Number)
+
+  return {
+    async observe (s) {
+      try {
+        const [ip, device, user] = await Promise.all([
+          read(`ip:${s.ipKey}`, s.userKey, true, true),
+          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false),
+          read(`user:${s.userKey}`, '', true, false)
+        ])
+        return toVelocity(ip, device, user)
+      } catch {
+        return EMPTY // signals are best effort: a Redis failure must not block a login
+      }
+    },
+    async notFailure (s) {
+      await unfail([keys(`ip:${s.ipKey}`, o.now())[0] as string], []).catch(() => undefined)
+    }
+  }
+}
+
+const EMPTY: RequestFeatures['velocity'] = { usernamesPerIp: 0, usernamesPerDevice: 0, failureRatioPerIp: 0, attemptsPerIp: 0, attemptsPerUsername: 0 }
+
+function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[], [deviceDistinct = 0]: number[], [, userAttempts = 0]: number[]): RequestFeatures['velocity'] {
+  return {
+    usernamesPerIp: ipDistinct,
+    usernamesPerDevice: deviceDistinct,
+    failureRatioPerIp: ipAttempts === 0 ? 0 : Math.min(1, ipFailures / ipAttempts),
+    attemptsPerIp: ipAttempts,
+    attemptsPerUsername: userAttempts
+  }
+}
+
+function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions): Velocity {
+  const buckets = new Map<string, { bucket: number, users: Set<string>, attempts: number, failures: number }>()
+  const touch = (subject: string, at: number) => {
+    const key = `${subject}:${bucketOf(at)}`
+    let entry = buckets.get(key)
+    if (entry === undefined) {
+      buckets.set(key, entry = { bucket: bucketOf(at), users: new Set(), attempts: 0, failures: 0 })
+      if (buckets.size > o.maxEntries) buckets.delete(buckets.keys().next().value as string)
+    }
+    return entry
+  }
+  const window = (subject: string, at: number) => {
+    const now = bucketOf(at)
+    return Array.from({ length: BUCKETS }, (_, i) => buckets.get(`${subject}:${now - i}`)).filter(b => b !== undefined)
+  }
+  const read = (subject: string, member: string, attempt: boolean, failure: boolean): number[] => {
+    const at = o.now()
+    const head = touch(subject, at)
+    if (member !== '') head.users.add(member)
+    if (attempt) head.attempts++
+    if (failure) head.failures++
+    const w = window(subject, at)
+    return [new Set(w.flatMap(b => [...b.users])).size, w.reduce((n, b) => n + b.attempts, 0), w.reduce((n, b) => n + b.failures, 0)]
+  }
+  return {
+    async observe (s) {
+      const device = s.deviceKey === undefined ? [0, 0, 0] : read(`dev:${s.deviceKey}`, s.userKey, false, false)
+      return toVelocity(read(`ip:${s.ipKey}`, s.userKey, true, true), device, read(`user:${s.userKey}`, '', true, false))
+    },
+    async notFailure (s) {
+      const head = touch(`ip:${s.ipKey}`, o.now())
+      head.failures = Math.max(0, head.failures - 1)
+    }
+  }
+}

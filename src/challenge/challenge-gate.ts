@@ -1,0 +1,61 @@
+// Challenges for requests that rules or limits want to slow down: the offer (a proof-of-work
+// puzzle, and a CAPTCHA where one is configured) and the check of an answer in the request's
+// `X-Challenge-Response` header: `pow <token>:<solution>` or `captcha <token>`. A solved puzzle
+// passes once: its nonce is remembered (Redis SET NX, in the same round trip as the limits).
+import { type Redis } from 'ioredis'
+import { type CaptchaVerifier } from './captcha.js'
+import { checkPow, issuePow, type PowChallenge } from './pow.js'
+
+export interface ChallengeOffer extends PowChallenge {
+  /** Present when a CAPTCHA is configured: `X-Challenge-Response: captcha <token>` also works. */
+  captcha?: { siteKey: string }
+}
+
+export interface ChallengeGate {
+  offer: (ipKey: string) => ChallengeOffer
+  /** True when the request answers a challenge correctly and for the first time. */
+  solved: (header: string | undefined, ipKey: string, ip: string) => Promise<boolean>
+  close: () => Promise<void>
+}
+
+export interface ChallengeGateOptions {
+  redis: Redis | null
+  keyPrefix: string
+  secret: string
+  difficulty: number
+  ttlMs: number
+  captcha?: { verifier: CaptchaVerifier, siteKey: string }
+  now: () => number
+  maxEntries: number
+}
+
+export const CHALLENGE_HEADER = 'x-challenge-response'
+
+export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
+  const used = new Map<string, number>()
+  async function firstUse (nonce: string, expiresAt: number): Promise<boolean> {
+    const ttl = Math.max(1, expiresAt - o.now())
+    if (o.redis !== null) return await o.redis.set(`${o.keyPrefix}pow:${nonce}`, '1', 'PX', ttl, 'NX') === 'OK'
+    for (const [n, until] of used) if (until <= o.now()) used.delete(n)
+    if (used.has(nonce) || used.size >= o.maxEntries) return false
+    used.set(nonce, expiresAt)
+    return true
+  }
+  return {
+    offer (ipKey) {
+      const pow = issuePow(o.secret, ipKey, o.now(), o.difficulty, o.ttlMs)
+      return o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
+    },
+    async solved (header, ipKey, ip) {
+      if (header === undefined) return false
+      const [scheme, answer = ''] = header.trim().split(/\s+/, 2)
+      if (scheme === 'pow') {
+        const check = checkPow(o.secret, answer, ipKey, o.now())
+        return check.ok && await firstUse(check.nonce, check.expiresAt).catch(() => false)
+      }
+      if (scheme === 'captcha' && o.captcha && answer.length > 0 && answer.length <= 4096) return await o.captcha.verifier.verify(answer, ip)
+      return false
+    },
+    close: async () => { await o.captcha?.verifier.close() }
+  }
+}

@@ -1,0 +1,71 @@
+// A challenge that works offline: hashcash-style proof of work. The gateway hands out a signed,
+// expiring token bound to the client's address; the client finds a number whose SHA-256 with the
+// token starts with `difficulty` zero bits. Verifying is stateless apart from remembering used
+// tokens, so a solution passes once.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+
+export interface PowChallenge {
+  type: 'pow'
+  algorithm: 'sha256'
+  difficulty: number
+  token: string
+  expiresAt: string
+  /** How to answer: resend the request with this header, `<solution>` filled in. */
+  respondWith: string
+}
+
+interface TokenBody {
+  /** Keyed hash of the client address it was issued to. */
+  a: string
+  /** Expiry, epoch seconds. */
+  x: number
+  d: number
+  n: string
+}
+
+export type PowCheck =
+  | { ok: true, nonce: string, expiresAt: number }
+  | { ok: false, reason: 'malformed' | 'forged' | 'expired' | 'foreign' | 'unsolved' }
+
+const mac = (secret: string, data: string) => createHmac('sha256', secret).update(`pow:${data}`).digest('base64url')
+const bind = (secret: string, ipKey: string) => mac(secret, `addr:${ipKey}`).slice(0, 16)
+
+export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number): PowChallenge {
+  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomBytes(12).toString('base64url') }
+  const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
+  const token = `${encoded}.${mac(secret, encoded)}`
+  return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: new Date(body.x * 1000).toISOString(), respondWith: `X-Challenge-Response: pow ${token}:<solution>` }
+}
+
+/** Checks `<token>:<solution>` (the part after "pow "). Pure: the caller makes it single-use by the nonce. */
+export function checkPow (secret: string, answer: string, ipKey: string, now: number): PowCheck {
+  const [token = '', solution = '', ...rest] = answer.split(':')
+  const [encoded = '', signature = ''] = token.split('.')
+  if (rest.length > 0 || !/^[0-9a-zA-Z]{1,32}$/.test(solution) || encoded === '' || signature === '') return { ok: false, reason: 'malformed' }
+  const expected = Buffer.from(mac(secret, encoded))
+  const given = Buffer.from(signature)
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'forged' }
+  const body = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as TokenBody
+  if (body.x * 1000 <= now) return { ok: false, reason: 'expired' }
+  if (body.a !== bind(secret, ipKey)) return { ok: false, reason: 'foreign' }
+  if (leadingZeroBits(createHash('sha256').update(`${token}:${solution}`).digest()) < body.d) return { ok: false, reason: 'unsolved' }
+  return { ok: true, nonce: body.n, expiresAt: body.x * 1000 }
+}
+
+export function leadingZeroBits (digest: Buffer): number {
+  let bits = 0
+  for (const byte of digest) {
+    if (byte === 0) { bits += 8; continue }
+    return bits + Math.clz32(byte) - 24
+  }
+  return bits
+}
+
+/** What a client does (and the tests, the bench and the demo page): try numbers until one fits. */
+export function solvePow (token: string, difficulty: number, maxTries = 50_000_000): string {
+  for (let i = 0; i < maxTries; i++) {
+    const candidate = i.toString(36)
+    if (leadingZeroBits(createHash('sha256').update(`${token}:${candidate}`).digest()) >= difficulty) return candidate
+  }
+  throw new Error(`no solution within ${maxTries} tries`)
+}

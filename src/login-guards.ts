@@ -1,0 +1,99 @@
+// The login guards built from the configuration: limit counters, velocity signals, abuse rules
+// (with hot reload), challenges, exemptions, and the decision and audit logs.
+import { fileURLToPath } from 'node:url'
+import { type Redis } from 'ioredis'
+import { type Logger } from 'pino'
+import { createVelocity } from './bots/velocity.js'
+import { createCaptchaVerifier } from './challenge/captcha.js'
+import { createChallengeGate } from './challenge/challenge-gate.js'
+import { type Config } from './config.js'
+import { type Metrics } from './infra/metrics.js'
+import { createNdjsonSink } from './infra/ndjson-sink.js'
+import { type BlockCache, createBlockCache } from './limits/block-cache.js'
+import { createExemptions, type Exemptions } from './limits/exemptions.js'
+import { createLimitCounters, type LimitCounters } from './limits/limit-counters.js'
+import { createLimitGuard, type LimitGuard } from './limits/limit-guard.js'
+import { createSharedAddresses } from './limits/shared-addresses.js'
+import { userKeyOf } from './limits/user-key.js'
+import { type Attempts, createAttempts } from './pipeline/attempt.js'
+import { createBotFilter } from './pipeline/bot-filter.js'
+import { createRateLimit } from './pipeline/rate-limit.js'
+import { createDecisionLog, type DecisionLog } from './rules/decision-log.js'
+import { createRulesState, type RulesState } from './rules/rules-state.js'
+
+export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default-rules.yaml', import.meta.url))
+
+export interface LoginGuards {
+  guard: LimitGuard
+  counters: LimitCounters
+  blocks: BlockCache
+  attempts: Attempts
+  botFilter: ReturnType<typeof createBotFilter>
+  rateLimit: ReturnType<typeof createRateLimit>
+  rules: RulesState
+  decisions: DecisionLog
+  exemptions: Exemptions
+  userKeyOf: (username: string) => string
+  close: () => Promise<void>
+}
+
+export async function createLoginGuards (config: Config, redis: Redis | null, log: Logger, metrics: Metrics, now: () => number): Promise<LoginGuards> {
+  const keyPrefix = config.REDIS_KEY_PREFIX
+  const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
+  const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics })
+  const blocks = createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES)
+  const guard = createLimitGuard({
+    counters,
+    shared: createSharedAddresses({ redis, keyPrefix, minUsers: config.SHARED_ADDRESS_MIN_USERS, cacheTtlMs: 60_000, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, log, metrics, now }),
+    blocks,
+    limits: config.limits,
+    sharedPolicy,
+    metrics
+  })
+  const velocity = createVelocity({ redis, keyPrefix, windowS: config.VELOCITY_WINDOW_S, now, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES })
+  const gate = createChallengeGate({
+    redis,
+    keyPrefix,
+    secret: config.secret,
+    difficulty: config.CHALLENGE_POW_DIFFICULTY,
+    ttlMs: config.CHALLENGE_TTL_S * 1000,
+    now,
+    maxEntries: config.BLOCK_CACHE_MAX_ENTRIES,
+    ...(config.CAPTCHA_VERIFY_URL && config.CAPTCHA_SECRET && config.CAPTCHA_SITE_KEY
+      ? {
+          captcha: {
+            siteKey: config.CAPTCHA_SITE_KEY,
+            verifier: createCaptchaVerifier({ url: config.CAPTCHA_VERIFY_URL, secret: config.CAPTCHA_SECRET, timeoutMs: 2000, onError: message => log.warn(message) })
+          }
+        }
+      : {})
+  })
+  const rules = await createRulesState({ redis, keyPrefix, file: config.RULES_FILE ?? DEFAULT_RULES_FILE, shadowOnly: config.rulesShadowOnly, pollMs: 1000, log, now })
+  const decisions = createDecisionLog({ target: config.DECISION_LOG, maxBytes: config.DECISION_LOG_MAX_BYTES, keepInMemory: 1000 })
+  const audit = createNdjsonSink(config.AUDIT_LOG, config.DECISION_LOG_MAX_BYTES)
+  const exemptions = createExemptions({ redis, keyPrefix, audit, pollMs: 1000, now })
+  await exemptions.refresh()
+  const keyOf = (username: string) => userKeyOf(config.secret, username)
+  const attempts = createAttempts({
+    guard, velocity, decisions, userKeyOf: keyOf, secret: config.secret, device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure }, now
+  })
+  return {
+    guard,
+    counters,
+    blocks,
+    attempts,
+    botFilter: createBotFilter({
+      guard, velocity, gate, rules, exemptions, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now
+    }),
+    rateLimit: createRateLimit({ guard, gate, limits: config.limits }),
+    rules,
+    decisions,
+    exemptions,
+    userKeyOf: keyOf,
+    async close () {
+      rules.close()
+      exemptions.close()
+      await Promise.all([decisions.close(), audit.close(), gate.close()])
+    }
+  }
+}

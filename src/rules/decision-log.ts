@@ -1,0 +1,63 @@
+// The decision log: one NDJSON line per login decision (features, rule matches, the verdict and
+// the eventual outcome) to a file, rotated by size, or to stdout; the recent ones also in
+// memory for the admin API. Usernames appear masked and as keyed hashes; never a password.
+import { createNdjsonSink } from '../infra/ndjson-sink.js'
+import { type RequestFeatures, type RulesVerdict } from './features.js'
+
+export interface DecisionRecord {
+  requestId: string
+  time: string
+  /** e.g. "a***e": enough for support staff to recognise, not to name. */
+  user: string
+  features: RequestFeatures
+  verdict: RulesVerdict
+  /** The limit that refused the attempt, if one did. */
+  limit?: string
+  challengeSolved: boolean
+  /** The login's eventual result: authenticated, otp_required, or a problem code. */
+  outcome: string
+}
+
+export interface DecisionFilter {
+  verdict?: string
+  rule?: string
+  ip?: string
+  user?: string
+}
+
+export interface DecisionLog {
+  record: (decision: DecisionRecord) => void
+  /** Newest first. */
+  recent: (limit: number, filter?: DecisionFilter) => DecisionRecord[]
+  close: () => Promise<void>
+}
+
+export interface DecisionLogOptions {
+  /** 'off', 'stdout', or a file path. */
+  target: string
+  maxBytes: number
+  keepInMemory: number
+}
+
+export function createDecisionLog (o: DecisionLogOptions): DecisionLog {
+  const ring: DecisionRecord[] = []
+  const sink = createNdjsonSink(o.target, o.maxBytes)
+  return {
+    record (decision) {
+      ring.unshift(decision)
+      if (ring.length > o.keepInMemory) ring.length = o.keepInMemory
+      sink.write(decision)
+    },
+    recent (limit, filter = {}) {
+      return ring.filter(d => matches(d, filter)).slice(0, limit)
+    },
+    close: () => sink.close()
+  }
+}
+
+function matches (d: DecisionRecord, f: DecisionFilter): boolean {
+  return (f.verdict === undefined || d.verdict.action === f.verdict || d.outcome === f.verdict) &&
+    (f.rule === undefined || d.verdict.enforced.includes(f.rule) || d.verdict.shadowed.includes(f.rule)) &&
+    (f.ip === undefined || d.features.ip === f.ip || d.features.ipKey === f.ip) &&
+    (f.user === undefined || d.user === f.user || d.features.userKey === f.user)
+}

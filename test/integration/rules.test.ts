@@ -1,0 +1,271 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type FastifyInstance, type InjectOptions } from 'fastify'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { solvePow } from '../../src/challenge/pow.js'
+import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
+
+const ADMIN = 'rules-admin-token-0123456789abc'
+const admin = { authorization: `Bearer ${ADMIN}` }
+const BROWSER = {
+  'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  accept: 'application/json',
+  'accept-language': 'en-GB,en;q=0.9',
+  'accept-encoding': 'gzip, deflate, br'
+}
+
+function tempDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lg-rules-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function appWithRules (rules: string, env: Record<string, string> = {}, script?: Parameters<typeof fakeBackendForTest>[0], now?: () => number) {
+  const dir = tempDir()
+  const file = join(dir, 'rules.yaml')
+  writeFileSync(file, rules)
+  const backend = await fakeBackendForTest(script)
+  const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: ADMIN, RULES_FILE: file, DECISION_LOG: join(dir, 'decisions.ndjson'), AUDIT_LOG: join(dir, 'audit.ndjson'), CHALLENGE_POW_DIFFICULTY: '10', ...env }, ...(now ? { now } : {}) })
+  return { app, backend, file, dir }
+}
+
+const login = (app: FastifyInstance, username: string, password: string, extra: Partial<InjectOptions> = {}, headers: Record<string, string> = BROWSER) =>
+  app.inject({ ...jsonLogin(username, password, headers), remoteAddress: '198.51.100.10', ...extra })
+
+const CURL = { 'user-agent': 'curl/8.5.0', accept: '*/*' }
+
+describe('abuse rules', () => {
+  it('enforce rules change the answer, shadow rules never do but are counted', async () => {
+    const { app } = await appWithRules(`
+rules:
+  - id: watch-linux
+    when: { ua: { matches: 'X11; Linux' } }
+    action: block
+    mode: shadow
+  - id: block-bots
+    when: { ua.bot: true }
+    action: block
+`)
+    const shadowOnly = await login(app, 'alice', 'right-pass', {}, { ...BROWSER, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' })
+    expect(shadowOnly.statusCode).toBe(200)
+    const blocked = await login(app, 'alice', 'right-pass', {}, CURL)
+    expect(blocked.statusCode).toBe(403)
+    expect(blocked.json()).toMatchObject({ code: 'request_blocked' })
+    expect(blocked.json().ruleId).toBeUndefined()
+    const rules = (await app.inject({ url: '/admin/rules', headers: admin })).json()
+    expect(rules.rules.map((r: { id: string, hits: unknown }) => [r.id, r.hits])).toEqual([
+      ['watch-linux', { enforced: 0, shadow: 1 }],
+      ['block-bots', { enforced: 1, shadow: 0 }]
+    ])
+  })
+
+  it('evaluate in order and forget expired rules', async () => {
+    const { app } = await appWithRules(`
+rules:
+  - id: office-first
+    when: { ip: { cidr: [198.51.100.0/24] } }
+    action: allow
+  - id: block-everyone
+    when: { ua.missing: false }
+    action: block
+  - id: expired-block
+    when: { ua.missing: true }
+    action: block
+    expires: 2020-01-01T00:00:00Z
+`)
+    expect((await login(app, 'alice', 'right-pass')).statusCode).toBe(200) // allowed before the block
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '203.0.113.9' })).statusCode).toBe(403)
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '203.0.113.9' }, { accept: '*/*', 'user-agent': '' })).statusCode).toBe(200)
+  })
+
+  it('step a risky login up to a one-time code even when the backend asks for none', async () => {
+    const { app } = await appWithRules(`
+rules:
+  - id: step-up-missing-language
+    when: { anomalies: { includes: missing_accept_language } }
+    action: step-up
+`, {}, ({ username, password }) => password === 'right-pass'
+      ? { status: 200, body: { userId: `u-${username}`, ...(username === 'alice' ? { contacts: { email: 'alice@example.com' } } : {}) } }
+      : { status: 401 })
+    const stepped = await login(app, 'alice', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })
+    expect(stepped.json()).toMatchObject({ status: 'otp_required', channels: ['email'], destination: 'a***@example.com' })
+    // Nobody to send a code to: the login goes on (and is logged).
+    expect((await login(app, 'carol', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })).json().status).toBe('authenticated')
+    expect((await login(app, 'alice', 'right-pass')).json().status).toBe('authenticated')
+  })
+
+  it('catch a filled honeypot field and credential-stuffing velocity', async () => {
+    const { app } = await appWithRules(`
+rules:
+  - id: honeypot
+    when: { honeypot: true }
+    action: block
+  - id: stuffing
+    when:
+      velocity.usernamesPerIp: { gt: 5 }
+      velocity.failureRatioPerIp: { gte: 0.8 }
+    action: block
+`)
+    const bait = await app.inject({ method: 'POST', url: '/auth/login', headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=alice&password=right-pass&website=http%3A%2F%2Fspam', remoteAddress: '198.51.100.30' })
+    expect(bait.json().code).toBe('request_blocked')
+    const codes = []
+    for (let i = 0; i < 8; i++) codes.push((await login(app, `victim${i}`, 'guess', { remoteAddress: '198.51.100.31' })).statusCode)
+    expect(codes).toEqual([401, 401, 401, 401, 401, 403, 403, 403])
+  })
+})
+
+describe('challenges', () => {
+  const challengeRule = `
+rules:
+  - id: challenge-scripts
+    when: { anomalies: { includes: missing_accept_language } }
+    action: challenge
+`
+  const script = { 'user-agent': BROWSER['user-agent'], accept: '*/*' }
+
+  it('let a solved proof of work through once, and refuse replays and other addresses', async () => {
+    const { app } = await appWithRules(challengeRule)
+    const first = await login(app, 'alice', 'right-pass', {}, script)
+    expect(first.statusCode).toBe(403)
+    const { challenge } = first.json() as { challenge: { type: string, token: string, difficulty: number, respondWith: string } }
+    expect(challenge).toMatchObject({ type: 'pow', algorithm: 'sha256', difficulty: 10 })
+    const answer = `pow ${challenge.token}:${solvePow(challenge.token, challenge.difficulty)}`
+
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '198.51.100.77' }, { ...script, 'x-challenge-response': answer })).statusCode).toBe(403) // foreign
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(200)
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(403) // used
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': 'pow garbage' })).statusCode).toBe(403)
+  })
+
+  it('refuse an expired solution', async () => {
+    const clock = { now: Date.now() }
+    const { app } = await appWithRules(challengeRule, { CHALLENGE_TTL_S: '10' }, undefined, () => clock.now)
+    const { challenge } = (await login(app, 'alice', 'right-pass', {}, script)).json() as { challenge: { token: string, difficulty: number } }
+    const answer = `pow ${challenge.token}:${solvePow(challenge.token, challenge.difficulty)}`
+    clock.now += 11_000
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(403)
+  })
+
+  it('turn a username-wide failure limit into a challenge instead of a lockout', async () => {
+    const { app } = await appWithRules('rules: []\n', { LIMITS: JSON.stringify({ user_failures_short: { points: 2, windowS: 600 } }) })
+    for (let i = 0; i < 2; i++) expect((await login(app, 'alice', 'guess', { remoteAddress: `203.0.113.${i}` })).statusCode).toBe(401)
+    const locked = await login(app, 'alice', 'right-pass', { remoteAddress: '203.0.113.50' })
+    expect(locked.statusCode).toBe(429)
+    expect(locked.json()).toMatchObject({ code: 'challenge_required', challenge: { type: 'pow' } })
+    const { token, difficulty } = locked.json().challenge as { token: string, difficulty: number }
+    const solved = await login(app, 'alice', 'right-pass', { remoteAddress: '203.0.113.50' }, { ...BROWSER, 'x-challenge-response': `pow ${token}:${solvePow(token, difficulty)}` })
+    expect(solved.statusCode).toBe(200)
+  })
+
+  it('accept an external CAPTCHA verified against its siteverify endpoint', async () => {
+    const seen: string[] = []
+    const siteverify = createServer((req, res) => {
+      let body = ''
+      req.on('data', c => { body += String(c) })
+      req.on('end', () => {
+        const form = new URLSearchParams(body)
+        seen.push(`${form.get('secret')}|${form.get('response')}|${form.get('remoteip')}`)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: form.get('response') === 'good-token' }))
+      })
+    })
+    siteverify.listen(0, '127.0.0.1')
+    await once(siteverify, 'listening')
+    onTestFinished(() => new Promise<void>(resolve => siteverify.close(() => resolve())))
+    const url = `http://127.0.0.1:${(siteverify.address() as { port: number }).port}/siteverify`
+    const { app } = await appWithRules(challengeRule, { CAPTCHA_VERIFY_URL: url, CAPTCHA_SECRET: 'captcha-secret', CAPTCHA_SITE_KEY: 'site-key-1' })
+    const offered = await login(app, 'alice', 'right-pass', {}, script)
+    expect(offered.json().challenge.captcha).toEqual({ siteKey: 'site-key-1' })
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': 'captcha bad-token' })).statusCode).toBe(403)
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': 'captcha good-token' })).statusCode).toBe(200)
+    expect(seen).toEqual(['captcha-secret|bad-token|198.51.100.10', 'captcha-secret|good-token|198.51.100.10'])
+  })
+})
+
+describe('hot reload', () => {
+  it('refuses an invalid rule set through the admin API, naming the rule and field, and keeps the old rules', async () => {
+    const { app } = await appWithRules('rules:\n  - id: block-bots\n    when: { ua.bot: true }\n    action: block\n')
+    const bad = await app.inject({ method: 'PUT', url: '/admin/rules', headers: { ...admin, 'content-type': 'application/yaml' }, payload: 'rules:\n  - id: bad-cidr\n    when: { ip: { cidr: [10.0.0.0/33] } }\n    action: block\n' })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ code: 'invalid_request', errors: [{ ruleId: 'bad-cidr', field: expect.stringContaining('when.ip') }] })
+    const broken = await app.inject({ method: 'PUT', url: '/admin/rules', headers: { ...admin, 'content-type': 'application/yaml' }, payload: 'rules: [ {id: x' })
+    expect(broken.statusCode).toBe(400)
+    expect((await login(app, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(403) // the old rules still serve
+  })
+
+  it('reaches a second replica sharing the same Redis', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'rules.yaml')
+    writeFileSync(file, 'rules: []\n')
+    const backend = await fakeBackendForTest()
+    const env = { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: ADMIN, RULES_FILE: file, REDIS_KEY_PREFIX: `t:rules${Date.now()}:` }
+    const [a, b] = [await buildTestApp({ env }), await buildTestApp({ env })]
+    expect((await login(b as FastifyInstance, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(200)
+    const put = await a?.inject({ method: 'PUT', url: '/admin/rules', headers: { ...admin, 'content-type': 'application/json' }, payload: JSON.stringify({ rules: [{ id: 'block-bots', when: { 'ua.bot': true }, action: 'block' }] }) })
+    expect(put?.json().version).toMatch(/^[0-9a-f]+$/)
+    let blocked = false
+    for (let i = 0; i < 40 && !blocked; i++) {
+      await sleep(100)
+      blocked = (await login(b as FastifyInstance, 'alice', 'right-pass', {}, CURL)).statusCode === 403
+    }
+    expect(blocked).toBe(true)
+    expect((await b?.inject({ url: '/admin/rules', headers: admin }))?.json()).toMatchObject({ version: put?.json().version, origin: 'shared' })
+  })
+
+  it('picks up an edited rules file, and ignores a broken edit', async () => {
+    const { app, file } = await appWithRules('rules: []\n')
+    writeFileSync(file, 'rules:\n  - id: block-bots\n    when: { ua.bot: true }\n    action: block\n')
+    let blocked = false
+    for (let i = 0; i < 50 && !blocked; i++) {
+      await sleep(100)
+      blocked = (await login(app, 'alice', 'right-pass', {}, CURL)).statusCode === 403
+    }
+    expect(blocked).toBe(true)
+    writeFileSync(file, 'rules:\n  - id: [broken\n')
+    await sleep(2500)
+    expect((await login(app, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(403)
+  })
+})
+
+describe('decision log and support tools', () => {
+  it('writes one line per decision with features, rules and outcome, never the password or the username', async () => {
+    const { app, dir } = await appWithRules('rules:\n  - id: tag-all\n    when: { ua.missing: false }\n    action: { tag: seen }\n  - id: watch\n    when: { ua.bot: true }\n    action: block\n    mode: shadow\n')
+    await login(app, 'alice', 'right-pass')
+    await login(app, 'alice', 'wrong-secret-pass', {}, CURL)
+    await app.close()
+    const lines = readFileSync(join(dir, 'decisions.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatchObject({ user: 'a***e', outcome: 'authenticated', verdict: { enforced: ['tag-all'], tags: ['seen'] }, features: { ua: { browser: true } } })
+    expect(lines[1]).toMatchObject({ outcome: 'invalid_credentials', verdict: { shadowed: ['watch'] }, features: { ua: { bot: true } } })
+    const text = readFileSync(join(dir, 'decisions.ndjson'), 'utf8')
+    expect(text).not.toContain('wrong-secret-pass')
+    expect(text).not.toContain('"alice"')
+  })
+
+  it('shows recent decisions, explains what holds a user, and grants an audited, expiring unblock', async () => {
+    const { app, dir } = await appWithRules('rules: []\n', { LIMITS: JSON.stringify({ user_ip_failures: { points: 2, windowS: 3600, blockS: 600 } }) })
+    for (let i = 0; i < 3; i++) await login(app, 'alice', 'guess')
+    expect((await login(app, 'alice', 'right-pass')).statusCode).toBe(429)
+
+    const decisions = (await app.inject({ url: '/admin/decisions?limit=2&user=a***e', headers: admin })).json().decisions
+    expect(decisions).toHaveLength(2)
+    expect(decisions[0]).toMatchObject({ outcome: 'too_many_attempts', limit: 'user_ip_failures' })
+
+    const explained = (await app.inject({ url: '/admin/explain?username=alice&ip=198.51.100.10', headers: admin })).json()
+    const held = explained.limits.find((l: { limit: string }) => l.limit === 'user_ip_failures')
+    expect(held).toMatchObject({ holds: true, budget: 2 })
+    expect(Date.parse(held.until)).toBeGreaterThan(Date.now() + 500_000)
+
+    const granted = await app.inject({ method: 'POST', url: '/admin/unblock', headers: admin, payload: { username: 'alice', minutes: 30, reason: 'ticket 4711: locked herself out' } })
+    expect(granted.json()).toMatchObject({ scope: 'username', subject: 'a***e' })
+    expect((await login(app, 'alice', 'right-pass')).statusCode).toBe(200)
+    await app.close()
+    const audit = readFileSync(join(dir, 'audit.ndjson'), 'utf8')
+    expect(JSON.parse(audit.trim())).toMatchObject({ action: 'unblock', scope: 'username', subject: 'a***e', reason: 'ticket 4711: locked herself out' })
+    expect(audit).not.toContain('"alice"')
+  })
+})

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import { computeSignals } from '../../src/bots/signals.js'
+import { createVelocity } from '../../src/bots/velocity.js'
+import { checkPow, issuePow, leadingZeroBits, solvePow } from '../../src/challenge/pow.js'
+
+const chrome = {
+  'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  accept: 'application/json',
+  'accept-language': 'zh-CN,zh;q=0.9',
+  'accept-encoding': 'gzip, deflate, br',
+  'sec-fetch-mode': 'cors'
+}
+
+describe('signals', () => {
+  it('see nothing odd in a real browser', () => {
+    const s = computeSignals(chrome, { username: 'a', password: 'b' })
+    expect(s.ua).toEqual({ bot: false, missing: false, malformed: false, browser: true })
+    expect(s.anomalies).toEqual([])
+    expect(s.honeypot).toBe(false)
+  })
+
+  it('flag declared bots, missing and malformed user agents', () => {
+    expect(computeSignals({ 'user-agent': 'curl/8.5.0', accept: '*/*' }, {}).ua).toMatchObject({ bot: true, browser: false })
+    expect(computeSignals({}, {}).ua).toMatchObject({ missing: true, bot: false })
+    expect(computeSignals({ 'user-agent': 'hello there' }, {}).ua.malformed).toBe(true)
+    expect(computeSignals({ 'user-agent': 'MyLender/4.2.0 (iPhone; iOS 18.1)' }, {}).ua).toMatchObject({ malformed: false, browser: false })
+  })
+
+  it('flag headers a claimed browser would have sent, and a filled honeypot', () => {
+    const script = computeSignals({ 'user-agent': chrome['user-agent'], accept: '*/*' }, { website: 'http://spam' })
+    expect(script.anomalies).toEqual(expect.arrayContaining(['missing_accept_language', 'browser_without_accept_language', 'chromium_without_sec_fetch']))
+    expect(script.honeypot).toBe(true)
+  })
+
+  it('keep only the headers rules may test, capped', () => {
+    const s = computeSignals({ ...chrome, cookie: 'sid=secret', authorization: 'Bearer x', 'x-long': 'y', referer: 'r'.repeat(2000) }, {})
+    expect(Object.keys(s.headers)).not.toContain('cookie')
+    expect(Object.keys(s.headers)).not.toContain('authorization')
+    expect(s.headers.referer).toHaveLength(512)
+  })
+})
+
+describe('velocity (in memory)', () => {
+  it('counts distinct usernames and the failure ratio per address over a sliding window', async () => {
+    let now = 1_000_000
+    const v = createVelocity({ redis: null, keyPrefix: 't:', windowS: 600, now: () => now, maxEntries: 1000 })
+    for (let i = 0; i < 5; i++) await v.observe({ ipKey: '1.2.3.4', userKey: `u${i % 3}` })
+    await v.notFailure({ ipKey: '1.2.3.4', userKey: 'u0' })
+    const seen = await v.observe({ ipKey: '1.2.3.4', userKey: 'u9', deviceKey: 'd1' })
+    expect(seen).toMatchObject({ usernamesPerIp: 4, attemptsPerIp: 6, attemptsPerUsername: 1, usernamesPerDevice: 1 })
+    expect(seen.failureRatioPerIp).toBeCloseTo(5 / 6)
+    now += 700_000 // past the window
+    expect(await v.observe({ ipKey: '1.2.3.4', userKey: 'u1' })).toMatchObject({ usernamesPerIp: 1, attemptsPerIp: 1 })
+  })
+})
+
+describe('proof of work', () => {
+  const secret = 'pow-secret'
+  const now = Date.parse('2026-11-22T10:00:00Z')
+
+  it('counts leading zero bits', () => {
+    expect(leadingZeroBits(Buffer.from([0, 0, 0x1f]))).toBe(19)
+    expect(leadingZeroBits(Buffer.from([0x80]))).toBe(0)
+  })
+
+  it('passes a solution for the address it was issued to, before it expires', () => {
+    const c = issuePow(secret, '203.0.113.5', now, 10, 60_000)
+    const solution = solvePow(c.token, 10)
+    expect(checkPow(secret, `${c.token}:${solution}`, '203.0.113.5', now + 1000)).toMatchObject({ ok: true })
+    expect(checkPow(secret, `${c.token}:${solution}`, '203.0.113.6', now + 1000)).toEqual({ ok: false, reason: 'foreign' })
+    expect(checkPow(secret, `${c.token}:${solution}`, '203.0.113.5', now + 61_000)).toEqual({ ok: false, reason: 'expired' })
+    expect(checkPow('other', `${c.token}:${solution}`, '203.0.113.5', now)).toEqual({ ok: false, reason: 'forged' })
+    expect(checkPow(secret, `${c.token}:nope!`, '203.0.113.5', now)).toEqual({ ok: false, reason: 'malformed' })
+  })
+
+  it('refuses an unsolved or tampered token', () => {
+    const c = issuePow(secret, 'a', now, 20, 60_000)
+    const [body = '', mac = ''] = c.token.split('.')
+    const easier = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), d: 1 })).toString('base64url')
+    expect(checkPow(secret, `${easier}.${mac}:0`, 'a', now)).toEqual({ ok: false, reason: 'forged' })
+    const wrong = ['0', '1', '2', '3'].find(s => checkPow(secret, `${c.token}:${s}`, 'a', now).ok === false)
+    expect(checkPow(secret, `${c.token}:${wrong}`, 'a', now)).toEqual({ ok: false, reason: 'unsolved' })
+  })
+})

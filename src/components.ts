@@ -140,7 +140,7 @@ function createOtp (config: Config, redis: Redis | null, health: StoreHealth, lo
     metrics
   })
   const otp = createOtpService({
-    store: redis ? createRedisChallengeStore({ redis, keyPrefix, health, now }) : createMemoryChallengeStore({ now }),
+    store: redis ? createRedisChallengeStore({ redis, keyPrefix, secret: config.secret, health, now }) : createMemoryChallengeStore({ now }),
     delivery,
     caps: createSendCaps({
       redis,

@@ -78,7 +78,7 @@ export const ConfigSchema = Type.Object({
   OTP_MAX_SENDS_PER_CHALLENGE: Int(1, 100, 5),
   OTP_MAX_ATTEMPTS: Int(1, 100, 5, 'wrong codes before the challenge is burnt'),
   OTP_SENDS_PER_DESTINATION_PER_DAY: Int(1, 10_000, 10, 'SMS pumping: sends to one number or address per day'),
-  OTP_SENDS_PER_COUNTRY_PER_HOUR: Int(1, 10_000_000, 1000, 'toll fraud: sends to one country calling code per hour'),
+  OTP_SENDS_PER_COUNTRY_PER_HOUR: Int(1, 10_000_000, 10_000, 'toll fraud: sends to one country calling code per hour; size it above your normal peak'),
   OTP_HEDGE_MS: Int(0, 60_000, 0, '0: off; otherwise try the next provider too when one is this slow'),
   OTP_BREAKER_VOLUME_THRESHOLD: Int(1, 100_000, 3, 'sends in the window before a provider breaker may open'),
   OTP_BREAKER_RESET_TIMEOUT_MS: Int(50, 600_000, 30_000),

@@ -4,6 +4,7 @@
 // set one through the admin API.
 import { type Redis } from 'ioredis'
 import { type Logger } from 'pino'
+import { storeUnavailable } from '../infra/store-guard.js'
 import { type MaintenanceWindow, maintenancePhase } from './maintenance.js'
 
 export interface MaintenanceState {
@@ -42,11 +43,16 @@ export function createMaintenanceState (o: MaintenanceStateOptions): Maintenance
     }
   }
 
-  async function store (window: MaintenanceWindow | null): Promise<void> {
+  // Redis first: a replica never acts on a window the others cannot see.
+  async function store (window: MaintenanceWindow): Promise<void> {
+    // Kept past a configured window's end, or the configured one would come back when this expires.
+    const until = Math.max(window.until, o.configured?.until ?? 0)
+    try {
+      await o.redis?.set(key, JSON.stringify(window), 'PX', Math.max(1, until - o.now() + o.keepEndedMs))
+    } catch (err) {
+      throw storeUnavailable(err)
+    }
     shared = window
-    if (o.redis === null) return
-    if (window === null) await o.redis.del(key)
-    else await o.redis.set(key, JSON.stringify(window), 'PX', Math.max(1, window.until - o.now() + o.keepEndedMs))
   }
 
   const timer = o.redis === null ? undefined : setInterval(() => { refresh().catch(() => {}) }, o.pollMs)
@@ -59,8 +65,9 @@ export function createMaintenanceState (o: MaintenanceStateOptions): Maintenance
       const window = shared ?? o.configured
       if (window === null) return
       const at = o.now()
-      if (maintenancePhase(window, at) === 'active') await store({ ...window, until: at })
-      else await store(null)
+      const phase = maintenancePhase(window, at)
+      if (phase === 'active') await store({ ...window, until: at })
+      else if (phase === 'scheduled') await store({ ...window, cancelled: true })
     },
     close: () => { clearInterval(timer) }
   }

@@ -6,12 +6,14 @@ export interface MaintenanceWindow {
   from?: number
   until: number
   message?: Partial<Record<Locale, string>>
+  /** A scheduled window called off before it began: no maintenance, and no re-admission ramp. */
+  cancelled?: boolean
 }
 
 export type MaintenancePhase = 'none' | 'scheduled' | 'active' | 'ended'
 
 export function maintenancePhase (w: MaintenanceWindow | null, now: number): MaintenancePhase {
-  if (w === null) return 'none'
+  if (w === null || w.cancelled === true) return 'none'
   if (now >= w.until) return 'ended'
   if (w.from !== undefined && now < w.from) return 'scheduled'
   return 'active'

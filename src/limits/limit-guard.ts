@@ -29,8 +29,13 @@ export interface LimitGuard {
   judge: (subject: LimitSubject, observed: Observed, log: Logger, options?: JudgeOptions) => Promise<CheckResult>
   /** knownBlock, observe and judge in one go. */
   check: (subject: LimitSubject, log: Logger, options?: JudgeOptions) => Promise<CheckResult>
-  /** The password was right: refund failure points, reset consecutive failures, learn the address. */
-  succeeded: (subject: LimitSubject, keys: readonly LimitKey[], log: Logger) => Promise<void>
+  /**
+   * The password was right: the attempt's failure points go back. When the login is complete too
+   * (no second factor), also `completed`; with a second factor, that waits for the code.
+   */
+  passwordRight: (subject: LimitSubject, keys: readonly LimitKey[], log: Logger, complete: boolean) => Promise<void>
+  /** The login is complete: consecutive failures of the user there reset, the address learns a success. */
+  completed: (subject: LimitSubject, log: Logger) => Promise<void>
   /** The attempt never reached a verdict (refused earlier, or the backend could not tell): no failure. */
   undo: (keys: readonly LimitKey[], log: Logger) => void
 }
@@ -45,6 +50,7 @@ export interface LimitGuardOptions {
 }
 
 const blockKey = (k: LimitKey) => `${k.name}:${k.key}`
+const settled = (log: Logger) => (p: Promise<unknown>) => p.catch((err: Error) => { log.warn({ err: { message: err.message } }, 'limit bookkeeping after a success failed') })
 
 export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   const { counters, limits, sharedPolicy, metrics } = o
@@ -111,11 +117,18 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
       return guard.knownBlock(subject) ?? await guard.judge(subject, await guard.observe(subject), log, options)
     },
 
-    async succeeded (subject, keys, log) {
-      const work: Array<Promise<unknown>> = failureKeys(keys).map(k =>
-        limits[k.name].resetOnSuccess ? counters.reset(k) : counters.refund(k))
+    async passwordRight (subject, keys, log, complete) {
+      const work = failureKeys(keys)
+        .filter(k => !(complete && limits[k.name].resetOnSuccess)) // completed() deletes those
+        .map(k => counters.refund(k))
+      await Promise.all([...work, ...(complete ? [guard.completed(subject, log)] : [])].map(settled(log)))
+    },
+
+    async completed (subject, log) {
+      const work: Array<Promise<unknown>> = limitKeys(subject, limits).filter(k => limits[k.name].resetOnSuccess).map(k => counters.reset(k))
+      // Only complete logins make an address "shared": a stuffing run's password hits must not.
       work.push(o.shared.recordSuccess(subject.ipKey, subject.userKey))
-      await Promise.all(work.map(p => p.catch((err: Error) => log.warn({ err: { message: err.message } }, 'limit bookkeeping after a success failed'))))
+      await Promise.all(work.map(settled(log)))
     },
 
     undo (keys, log) {

@@ -68,7 +68,7 @@ export interface LimitSubject {
 
 const EXEMPTED_BY: Record<'username' | 'ip' | 'device', ReadonlyArray<LimitSpec['key']>> = {
   username: ['username', 'user_ip'],
-  ip: ['ip', 'subnet', 'user_ip'],
+  ip: ['ip', 'subnet'],
   device: ['device']
 }
 
@@ -150,9 +150,11 @@ export function judgeLimits (observations: readonly Observation[], limits: Limit
       continue
     }
     if (spec.onExceed === 'challenge' && options.challengeSolved === true) continue
-    // The request that crosses the line starts an escalating block; later ones see its TTL.
+    // The request that crosses the line starts an escalating block. Others refused meanwhile may
+    // still see the counter's window (a day) before the block lands: they are told the first block
+    // length, never the window, and learn the true block when they come back.
     const escalate = spec.blockS > 0 && o.consumed === budget(o.name, shared === true) + 1
-    const retryAfterMs = escalate ? spec.blockS * 1000 : o.msBeforeNext
+    const retryAfterMs = escalate ? spec.blockS * 1000 : spec.blockS > 0 ? Math.min(o.msBeforeNext, spec.blockS * 1000) : o.msBeforeNext
     if (worst === undefined || retryAfterMs > worst.retryAfterMs) {
       worst = { kind: 'reject', limit: { name: o.name, key: o.key }, retryAfterMs, shadowed, escalate, challenge: spec.onExceed === 'challenge' }
     }

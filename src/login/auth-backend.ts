@@ -9,6 +9,7 @@ import { type BreakerState, type Metrics } from '../infra/metrics.js'
 import { type BreakerSettings, createBreaker, isBreakerRejection } from '../resilience/breaker.js'
 import { createBulkhead } from '../resilience/bulkhead.js'
 import { createRetryBudget } from '../resilience/retry-budget.js'
+import { jitteredRetryAfter } from '../admission/readmission.js'
 
 export interface Credentials {
   username: string
@@ -173,6 +174,8 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
     return { kind: 'ok', user: answer }
   }
 
+  // Spread over the few seconds after the probe: every client told the same second would arrive as one.
+  const openRetryAfter = () => Math.ceil(breaker.msUntilProbe() / 1000) + Math.floor(Math.random() * 3)
   const breaker = createBreaker('auth_backend', callVerify, { ...opts.breaker, timeoutMs: 2 * opts.timeoutMs + 1000 }, opts) // a retry may follow a failed attempt
   const bulkhead = createBulkhead(opts.maxConcurrent)
 
@@ -181,19 +184,19 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
       const call = bulkhead.tryRun(() => breaker.fire(credentials))
       if (call === undefined) {
         opts.metrics.bulkheadRejections.inc({ dependency: 'auth_backend' })
-        throw new GatewayError('overloaded', { retryAfterSeconds: 1 })
+        throw new GatewayError('overloaded', { retryAfterSeconds: jitteredRetryAfter(1, Math.random()) })
       }
       try {
         return await call
       } catch (err) {
         const retryAfterSeconds = isBreakerRejection(err)
-          ? Math.ceil(breaker.msUntilProbe() / 1000)
+          ? openRetryAfter()
           : err instanceof BackendBusy ? err.retryAfterSeconds : RETRY_AFTER_FAILED_CALL_S
         throw new GatewayError('auth_unavailable', { retryAfterSeconds, cause: err })
       }
     },
     assertAvailable () {
-      if (breaker.state() === 'open') throw new GatewayError('auth_unavailable', { retryAfterSeconds: Math.ceil(breaker.msUntilProbe() / 1000) })
+      if (breaker.state() === 'open') throw new GatewayError('auth_unavailable', { retryAfterSeconds: openRetryAfter() })
     },
     breakerState: breaker.state,
     onBreakerChange: breaker.onStateChange,

@@ -80,20 +80,20 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
 
     const secondFactor = secondFactorFor(answer.user, request.attempt?.rules.action === 'step-up', request)
     if (secondFactor !== undefined) {
-      // The device is trusted only once the code is right too.
-      const userKey = await attempts.succeeded(request) ?? ''
-      const challenge = await otp.start(secondFactor, userKey)
+      // The device is trusted, and the login counted as a success, only once the code is right too.
+      const userKey = attempts.userKeyOf(request)
+      const [challenge] = await Promise.all([otp.start(secondFactor, userKey), attempts.succeeded(request, false)]) // one round trip
       if (request.attempt) request.attempt.outcome = 'otp_required'
       metrics.logins.inc({ outcome: 'otp_required' })
       return { status: 'otp_required', ...challenge }
     }
 
     // Issued together so that ioredis sends both in one round trip.
-    const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), attempts.succeeded(request)])
-    if (userKey !== undefined) attempts.trustDevice(request, reply, userKey)
+    const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), attempts.succeeded(request, true)])
+    const deviceToken = attempts.trustDevice(request, reply, userKey)
     if (request.attempt) request.attempt.outcome = 'authenticated'
     metrics.logins.inc({ outcome: 'authenticated' })
-    return startSession(reply, issued, deps)
+    return startSession(reply, issued, deps, deviceToken)
   })
 }
 
@@ -113,7 +113,7 @@ function secondFactorFor (user: BackendUser, stepUp: boolean, request: FastifyRe
 }
 
 /** Sets the cookie for browsers and returns the body for API clients. */
-export function startSession (reply: FastifyReply, issued: IssuedSession, { config, metrics }: { config: Config, metrics: Metrics }) {
+export function startSession (reply: FastifyReply, issued: IssuedSession, { config, metrics }: { config: Config, metrics: Metrics }, deviceToken?: string) {
   metrics.sessionsIssued.inc()
   metrics.sessionsEvicted.inc(issued.evicted)
   setSessionCookie(reply, issued, config)
@@ -121,6 +121,8 @@ export function startSession (reply: FastifyReply, issued: IssuedSession, { conf
     status: 'authenticated',
     userId: issued.session.userId,
     token: issued.token,
-    expiresAt: new Date(issued.session.expiresAt).toISOString()
+    expiresAt: new Date(issued.session.expiresAt).toISOString(),
+    // For API clients without a cookie jar: send it back as X-Device-Token.
+    ...(deviceToken === undefined ? {} : { deviceToken })
   }
 }

@@ -37,6 +37,8 @@ export interface Delivery {
   send: (message: OtpMessage) => Promise<Delivered>
   /** Channels with at least one provider whose breaker is not open. */
   usableChannels: () => Set<Channel>
+  /** Channels with at least one configured provider. */
+  channels: () => Set<Channel>
   status: () => ProviderStatus[]
   close: () => Promise<void>
 }
@@ -84,6 +86,7 @@ export function createDelivery (o: DeliveryOptions): Delivery {
   return {
     send: message => deliver(ranked(message.channel), message, o),
     usableChannels: () => new Set(slots.filter(s => s.breaker.state() !== 'open').flatMap(s => s.provider.channels)),
+    channels: () => new Set(slots.flatMap(s => s.provider.channels)),
     status: () => slots.map(s => ({
       name: s.name, channels: s.provider.channels, priority: s.priority, breaker: s.breaker.state(), score: healthScore(s.health.samples(), s.timeoutMs)
     })),
@@ -98,6 +101,7 @@ function deliver (order: readonly Slot[], message: OtpMessage, o: DeliveryOption
   const failures: unknown[] = []
   let skipped = 0
   const controllers: AbortController[] = []
+  const hedges: NodeJS.Timeout[] = []
   let next = 0
   let inFlight = 0
   let settled = false
@@ -118,6 +122,7 @@ function deliver (order: readonly Slot[], message: OtpMessage, o: DeliveryOption
       const controller = new AbortController()
       controllers.push(controller)
       const hedge = o.hedgeMs > 0 ? setTimeout(startNext, o.hedgeMs) : undefined
+      if (hedge) hedges.push(hedge)
       slot.breaker.fire(message, controller.signal).then(accepted => {
         clearTimeout(hedge)
         o.metrics.otpProviderSends.inc({ provider: slot.name, outcome: 'delivered' })
@@ -134,6 +139,7 @@ function deliver (order: readonly Slot[], message: OtpMessage, o: DeliveryOption
     function finish (settle: () => void): void {
       if (settled) return
       settled = true
+      for (const t of hedges) clearTimeout(t)
       for (const c of controllers) c.abort() // a hedged send still running is no longer needed
       settle()
     }

@@ -45,9 +45,10 @@ export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function
 
   app.post('/auth/otp/verify', { schema: { body: VerifyBody }, ...critical }, async function verifyCode (request, reply) {
     const { userId, userKey } = await otp.verify(request.body.challengeId, request.body.code)
-    const issued = await sessions.issue(userId) // a fresh token: nothing from before the code carries over
-    attempts.trustDevice(request, reply, userKey)
+    // A fresh token: nothing from before the code carries over. Issued with the bookkeeping, one round trip.
+    const [issued] = await Promise.all([sessions.issue(userId), attempts.completedWithCode(request, userKey)])
+    const deviceToken = attempts.trustDevice(request, reply, userKey)
     metrics.logins.inc({ outcome: 'authenticated' })
-    return startSession(reply, issued, deps)
+    return startSession(reply, issued, deps, deviceToken)
   })
 }

@@ -83,7 +83,16 @@ export function createOtpService (o: OtpServiceOptions): OtpService {
     async start (user, userKey) {
       const challenge = newChallenge(user, userKey, now(), settings.challengeTtlMs)
       await store.create(challenge)
-      const channels = channelsOf(challenge)
+      const configured = o.delivery.channels()
+      const own = channelsOf(challenge)
+      const channels = own.filter(ch => configured.has(ch)) // never offer what nobody can send
+      if (channels.length === 0) {
+        throw new GatewayError('otp_delivery_failed', {
+          extensions: { alternatives: [] },
+          localParams: { channel: CHANNEL_NAMES[own[0] ?? 'sms'], suggestion: suggestionFor([]) },
+          logFields: { reason: 'no provider for any channel of this user' }
+        })
+      }
       return { challengeId: challenge.id, channels, destination: channels[0] && maskedDestination(challenge, channels[0]) }
     },
 

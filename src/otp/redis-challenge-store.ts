@@ -1,6 +1,7 @@
 // Challenges in Redis: one hash per challenge, tagged by its own id, expiring with it.
 import { type Redis } from 'ioredis'
 import { defineScript } from '../infra/redis-script.js'
+import { seal, unseal } from '../infra/seal.js'
 import { guardStore, type StoreHealth } from '../infra/store-guard.js'
 import { type Challenge, type ChallengeStore, CHANNELS, type Channel, type SendClaim } from './challenge.js'
 
@@ -28,7 +29,11 @@ const COUNT_ATTEMPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return redis.call('HINCRBY', KEYS[1], 'a', 1)`
 
-export function createRedisChallengeStore ({ redis, keyPrefix, health, now }: { redis: Redis, keyPrefix: string, health: StoreHealth, now: () => number }): ChallengeStore {
+// Phone numbers and addresses are kept sealed (AES-GCM under the gateway secret): Redis holds no
+// readable personal data, even for the few minutes a challenge lives.
+const SEAL = 'otp-destination'
+
+export function createRedisChallengeStore ({ redis, keyPrefix, secret, health, now }: { redis: Redis, keyPrefix: string, secret: string, health: StoreHealth, now: () => number }): ChallengeStore {
   const key = (id: string) => `${keyPrefix}otp:{${id}}`
   const claimScript = defineScript(redis, 'lgOtpClaimSend', 1, CLAIM_SEND)
   const releaseScript = defineScript(redis, 'lgOtpReleaseSend', 1, RELEASE_SEND)
@@ -38,8 +43,8 @@ export function createRedisChallengeStore ({ redis, keyPrefix, health, now }: { 
     async create (c) {
       const fields: Record<string, string | number> = { u: c.userId, k: c.userKey, n: c.nonce, c: c.createdAt, x: c.expiresAt, s: c.sends, a: c.attempts }
       for (const [channel, at] of Object.entries(c.lastSentAt)) fields[sentField(channel as Channel)] = at
-      if (c.phone !== undefined) fields.p = c.phone
-      if (c.email !== undefined) fields.e = c.email
+      if (c.phone !== undefined) fields.p = seal(secret, SEAL, c.phone)
+      if (c.email !== undefined) fields.e = seal(secret, SEAL, c.email)
       await redis.multi().hset(key(c.id), fields).pexpire(key(c.id), Math.max(1, c.expiresAt - now())).exec()
     },
     async get (id) {
@@ -50,8 +55,10 @@ export function createRedisChallengeStore ({ redis, keyPrefix, health, now }: { 
       const challenge: Challenge = {
         id, userId: h.u, userKey: h.k, nonce: h.n, createdAt: Number(h.c), expiresAt: Number(h.x), sends: Number(h.s), lastSentAt, attempts: Number(h.a)
       }
-      if (h.p !== undefined) challenge.phone = h.p
-      if (h.e !== undefined) challenge.email = h.e
+      const phone = h.p === undefined ? undefined : unseal(secret, SEAL, h.p)
+      const email = h.e === undefined ? undefined : unseal(secret, SEAL, h.e)
+      if (phone !== undefined) challenge.phone = phone
+      if (email !== undefined) challenge.email = email
       return challenge
     },
     async claimSend (id, channel, at, cooldownMs, maxSends) {

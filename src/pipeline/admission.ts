@@ -71,6 +71,11 @@ export function createAdmission (o: AdmissionOptions): Admission {
         }
         const release = await o.slots.acquire(criticality)
         if (release === null) throw shed('concurrency', jitteredRetryAfter(o.retryAfterS, o.random()))
+        // The client may have gone while it waited: then no onResponse will ever free the slot.
+        if (request.raw.destroyed) {
+          release()
+          throw shed('client_gone', 1)
+        }
         request.admissionRelease = release
       }
     },

@@ -3,7 +3,7 @@
 // one line in the decision log with the eventual outcome.
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type Velocity, type VelocitySubject } from '../bots/velocity.js'
-import { DEVICE_COOKIE, signDeviceCookie } from '../limits/device-cookie.js'
+import { DEVICE_COOKIE, signDeviceCookie, verifyDeviceCookie } from '../limits/device-cookie.js'
 import { type LimitGuard, type Observed } from '../limits/limit-guard.js'
 import { type LimitKey, type LimitSubject } from '../limits/limit-policy.js'
 import { maskUsername } from '../login/mask.js'
@@ -26,19 +26,37 @@ export interface AttemptState {
   outcome?: string
 }
 
+export const DEVICE_HEADER = 'x-device-token'
+
+/** The trusted-device token: the `did` cookie (browsers) or the X-Device-Token header (API clients). */
+export function deviceTokenOf (request: FastifyRequest): string | undefined {
+  const header = request.headers[DEVICE_HEADER]
+  return request.cookies[DEVICE_COOKIE] ?? (typeof header === 'string' ? header : undefined)
+}
+
 export const NO_RULES: RulesVerdict = { action: 'none', enforced: [], shadowed: [], budgets: {}, tags: [] }
 
 export interface Attempts {
-  /** The password was right: settle the counters; returns the username's limit key. */
-  succeeded: (request: FastifyRequest) => Promise<string | undefined>
+  /**
+   * The password was right: settle the counters; `complete` unless a second factor follows (then
+   * `completedWithCode` settles the rest). Returns the username's limit key.
+   */
+  succeeded: (request: FastifyRequest, complete: boolean) => Promise<string>
+  /** The one-time code was right: the login is complete. */
+  completedWithCode: (request: FastifyRequest, userKey: string) => Promise<void>
+  /** The username's limit key (keyed hash of the case-folded username). */
+  userKeyOf: (request: FastifyRequest) => string
   /**
    * The attempt ends without a verdict on the password: no failure for the limits. `refused`:
    * a rule turned it away, so the velocity signals still count it as a failed attempt (else an
    * attacker's refused attempts would dilute the failure ratio that gives them away).
    */
   abandon: (request: FastifyRequest, how: 'refused' | 'unanswered') => void
-  /** After a complete login: the signed device cookie, unless the request already had one. */
-  trustDevice: (request: FastifyRequest, reply: FastifyReply, userKey: string) => void
+  /**
+   * After a complete login: the signed device token as the `did` cookie (browsers), returned for
+   * the body too (API clients send it back as `X-Device-Token`); none if the request had a valid one.
+   */
+  trustDevice: (request: FastifyRequest, reply: FastifyReply, userKey: string) => string | undefined
   /** onResponse: the decision log line. */
   record: (request: FastifyRequest, reply: FastifyReply) => void
 }
@@ -55,11 +73,20 @@ export interface AttemptOptions {
 
 export function createAttempts (o: AttemptOptions): Attempts {
   return {
-    async succeeded (request) {
+    async succeeded (request, complete) {
       const state = request.attempt
-      if (state === null) return o.userKeyOf(loginBodyOf(request).username) // allow-listed: nothing was counted
-      await Promise.all([o.guard.succeeded(state.subject, state.keys, request.log), o.velocity.notFailure(state.velocitySubject)])
+      if (state === null) return o.userKeyOf(loginBodyOf(request).username) // no client address: nothing was counted
+      await Promise.all([o.guard.passwordRight(state.subject, state.keys, request.log, complete), o.velocity.notFailure(state.velocitySubject)])
       return state.subject.userKey
+    },
+
+    userKeyOf: request => request.attempt?.subject.userKey ?? o.userKeyOf(loginBodyOf(request).username),
+
+    async completedWithCode (request, userKey) {
+      const client = request.client
+      if (client === null) return
+      const deviceId = verifyDeviceCookie(deviceTokenOf(request), o.secret, userKey, o.now(), o.device.maxAgeS)
+      await o.guard.completed({ ipKey: client.ipKey, subnet: client.subnet, userKey, ...(deviceId ? { deviceId } : {}) }, request.log)
     },
 
     abandon (request, how) {
@@ -71,10 +98,10 @@ export function createAttempts (o: AttemptOptions): Attempts {
     },
 
     trustDevice (request, reply, userKey) {
-      if (request.attempt?.features.trustedDevice === true) return
-      reply.setCookie(DEVICE_COOKIE, signDeviceCookie(o.secret, userKey, o.now()), {
-        path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS
-      })
+      if (verifyDeviceCookie(deviceTokenOf(request), o.secret, userKey, o.now(), o.device.maxAgeS) !== undefined) return undefined
+      const token = signDeviceCookie(o.secret, userKey, o.now())
+      reply.setCookie(DEVICE_COOKIE, token, { path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS })
+      return token
     },
 
     record (request, reply) {

@@ -9,14 +9,14 @@ import { type Velocity } from '../bots/velocity.js'
 import { CHALLENGE_HEADER, type ChallengeGate } from '../challenge/challenge-gate.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
-import { DEVICE_COOKIE, verifyDeviceCookie } from '../limits/device-cookie.js'
+import { verifyDeviceCookie } from '../limits/device-cookie.js'
 import { type Exemptions } from '../limits/exemptions.js'
 import { type LimitGuard } from '../limits/limit-guard.js'
 import { loginBodyOf } from '../login/login-schema.js'
 import { type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, evaluateRules } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type Attempts, type AttemptState, NO_RULES } from './attempt.js'
+import { type Attempts, type AttemptState, deviceTokenOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface BotFilterOptions {
@@ -45,11 +45,14 @@ export function createBotFilter (o: BotFilterOptions) {
 
   function start (request: FastifyRequest): AttemptState | null {
     const client = request.client
-    if (client === null || client.listed === 'allow') return null
+    if (client === null) return null
     const body = loginBodyOf(request)
     const userKey = o.userKeyOf(body.username)
-    const deviceId = verifyDeviceCookie(request.cookies[DEVICE_COOKIE], o.secret, userKey, o.now(), o.deviceMaxAgeS)
+    const deviceId = verifyDeviceCookie(deviceTokenOf(request), o.secret, userKey, o.now(), o.deviceMaxAgeS)
+    // An allow-listed network skips the rules and the address-wide limits, like an unblocked
+    // address; per-account, per-device and global limits still hold it.
     const exempt = o.exemptions.of(client.ipKey, userKey, deviceId)
+    if (client.listed === 'allow') exempt.ip = true
     const signals = computeSignals(request.headers, body)
     const declaredDevice = body.deviceId === undefined ? undefined : createHash('sha256').update(`${o.secret}:${body.deviceId}`).digest('base64url').slice(0, 22)
     return {

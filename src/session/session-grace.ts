@@ -45,6 +45,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Session
     async issue (userId) {
       const issued = await store.issue(userId)
       remember(issued.session.id, issued.session)
+      if (pending.size > 0) replayRevocations()
       return issued
     },
     async validate (token) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { webhookProvider, webhookSink } from '../helpers/otp-webhook-sink.js'
 import { buildTestApp, capturedLogger, jsonLogin } from '../helpers/test-app.js'
 
 async function appWithBackend (env: Record<string, string> = {}, extra = {}) {
@@ -53,7 +54,8 @@ describe('POST /auth/login', () => {
   })
 
   it('answers otp_required with the channels and a masked destination from the backend', async () => {
-    const { app } = await appWithBackend()
+    const sink = await webhookSink()
+    const { app } = await appWithBackend({ OTP_PROVIDERS: JSON.stringify([webhookProvider('all', sink, ['sms', 'voice', 'email'], 1)]) })
     const res = await app.inject(jsonLogin('bob', 'bob-pass'))
     expect(res.statusCode).toBe(200)
     const body = res.json()
@@ -81,6 +83,16 @@ describe('POST /auth/login', () => {
     const res = await app.inject(jsonLogin('alice', 'nope', { 'accept-language': 'zh-CN,zh;q=0.9' }))
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(res.json()).toMatchObject({ title: '用户名或密码错误', code: 'invalid_credentials', type: '/problems/invalid_credentials', instance: '/auth/login' })
+  })
+
+  it('offers only the channels some provider can send on, and says so when there is none', async () => {
+    const sink = await webhookSink()
+    const { app } = await appWithBackend({ OTP_PROVIDERS: JSON.stringify([webhookProvider('mail', sink, ['email'], 1)]) })
+    expect((await app.inject(jsonLogin('bob', 'bob-pass'))).json()).toMatchObject({ channels: ['email'], destination: 'b***@example.com' })
+    const none = await appWithBackend()
+    const res = await none.app.inject(jsonLogin('bob', 'bob-pass'))
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: [] })
   })
 })
 

@@ -71,6 +71,24 @@ describe('admission control', () => {
     expect(new Set(shed.map(a => a.retryAfter)).size).toBeGreaterThan(1)
   })
 
+  it('gives back the slot of a client that gave up while waiting for one', async () => {
+    const backend = await fakeBackendForTest(call => ({ ...directory(call), delayMs: 300 } as ReturnType<BackendScript>))
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ADMISSION_MAX_CONCURRENT: '2', ADMISSION_RESERVED_CRITICAL: '0', ADMISSION_MAX_WAIT_MS: '1000' } })
+    const base = await listen(app)
+    const holders = [post(`${base}/auth/login`, { username: 'alice', password: 'right-pass' }), post(`${base}/auth/login`, { username: 'alice', password: 'right-pass' })]
+    await sleep(50)
+    const quitters = Array.from({ length: 4 }, () => {
+      const controller = new AbortController()
+      const request = fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'right-pass' }), signal: controller.signal }).catch(() => undefined)
+      setTimeout(() => controller.abort(), 100)
+      return request
+    })
+    await Promise.all([...holders, ...quitters])
+    await sleep(1200)
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(/lg_admission_in_flight 0/)
+    expect((await post(`${base}/auth/login`, { username: 'alice', password: 'right-pass' })).status).toBe(200)
+  })
+
   it('sheds new logins, not session checks, while the event loop is overloaded', async () => {
     const backend = await fakeBackendForTest()
     const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '20' } })
@@ -169,6 +187,31 @@ describe('maintenance', () => {
     clock.now += 10_000
     expect((await app.inject({ method: 'DELETE', url: '/admin/maintenance', headers: admin })).json()).toMatchObject({ phase: 'ended' })
     expect((await app.inject({ url: '/readyz' })).json().checks.readmissionShare).toBeCloseTo(0.1)
+  })
+
+  it('ends or calls off a window from the configuration, for good', async () => {
+    const { app, clock } = await maintenanceApp({ MAINTENANCE_FROM: '2026-11-22T09:00:00Z', MAINTENANCE_UNTIL: '2026-11-22T11:00:00Z', READMISSION_DURATION_S: '0' })
+    expect((await app.inject({ method: 'DELETE', url: '/admin/maintenance', headers: admin })).json().phase).toBe('none') // called off
+    clock.now = at('2026-11-22T10:00:00Z')
+    expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200)
+
+    const other = await maintenanceApp({ MAINTENANCE_UNTIL: '2026-11-22T11:00:00Z', READMISSION_DURATION_S: '0' })
+    expect((await other.app.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('maintenance')
+    expect((await other.app.inject({ method: 'DELETE', url: '/admin/maintenance', headers: admin })).json().phase).toBe('ended')
+    other.clock.now = at('2026-11-22T10:30:00Z')
+    expect((await other.app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200)
+  })
+
+  it('answers 503, not 500, and changes nothing when Redis is down', async () => {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: ADMIN, REDIS_URL: redis.url } })
+    await redis.kill()
+    const put = await app.inject({ method: 'PUT', url: '/admin/maintenance', headers: admin, payload: { until: new Date(Date.now() + 600_000).toISOString() } })
+    expect(put.statusCode).toBe(503)
+    expect(put.json().code).toBe('session_store_unavailable')
+    expect((await app.inject({ url: '/admin/maintenance', headers: admin })).json().phase).toBe('none')
   })
 
   it('is shared by replicas through Redis', async () => {

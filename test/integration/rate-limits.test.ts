@@ -57,13 +57,17 @@ describe('limits per address', () => {
     expect(v6).toEqual([401, 401, 401, 401, 429])
   })
 
-  it('refuses denied networks outright and never limits allowed ones', async () => {
-    const { app, backend } = await limitedApp({ ip_attempts: { points: 1, windowS: 60 } }, { DENY_CIDRS: '192.0.2.0/24', ALLOW_CIDRS: '10.9.0.0/16' })
+  it('refuses denied networks outright and spares allowed ones the address-wide limits only', async () => {
+    const { app, backend } = await limitedApp({ ip_attempts: { points: 1, windowS: 60 }, user_ip_failures: { points: 3, windowS: 3600, blockS: 60 } }, { DENY_CIDRS: '192.0.2.0/24', ALLOW_CIDRS: '10.9.0.0/16' })
     const denied = await attempt(app, '192.0.2.50', 'alice', 'right-pass')
     expect(denied.statusCode).toBe(403)
     expect(denied.json().code).toBe('request_blocked')
     expect(backend.calls()).toBe(0)
     for (let i = 0; i < 5; i++) expect((await attempt(app, '10.9.8.7', 'alice', 'right-pass')).statusCode).toBe(200)
+    // A compromised office machine still cannot guess one account's password forever.
+    const guesses = []
+    for (let i = 0; i < 5; i++) guesses.push((await attempt(app, '10.9.8.7', 'bob', `guess${i}`)).statusCode)
+    expect(guesses).toEqual([401, 401, 401, 429, 429])
   })
 
   it('protects the backend with a global rate', async () => {
@@ -195,6 +199,18 @@ describe('trusted devices', () => {
     expect(withoutCookie.statusCode).toBe(429)
   })
 
+  it('work for API clients too: the token comes in the body and goes back as X-Device-Token', async () => {
+    const { app } = await limitedApp({ ip_attempts: { points: 2, windowS: 60 }, device_attempts: { points: 10, windowS: 60 } })
+    const first = await attempt(app, '198.51.100.64', 'alice', 'right-pass')
+    const deviceToken = first.json().deviceToken as string
+    expect(deviceToken).toBe(first.cookies.find(c => c.name === 'did')?.value)
+    await attempt(app, '198.51.100.64', 'x', 'y')
+    expect((await attempt(app, '198.51.100.64', 'alice', 'right-pass')).statusCode).toBe(429)
+    const app2 = await attempt(app, '198.51.100.64', 'alice', 'right-pass', { headers: { 'content-type': 'application/json', 'x-device-token': deviceToken } })
+    expect(app2.statusCode).toBe(200)
+    expect(app2.json().deviceToken).toBeUndefined() // already trusted
+  })
+
   it('ignores a device cookie issued for another user, or tampered with', async () => {
     const { app } = await limitedApp({ ip_attempts: { points: 2, windowS: 60 }, device_attempts: { points: 10, windowS: 60 } })
     const ip = '198.51.100.61'
@@ -214,6 +230,17 @@ describe('trusted devices', () => {
     const codes = []
     for (let i = 0; i < 5; i++) codes.push((await attempt(app, '198.51.100.70', 'alice', 'wrong', { cookies: { did: cookie } })).statusCode)
     expect(codes).toEqual([401, 401, 401, 429, 429])
+  })
+})
+
+describe('concurrent refusals on an escalating limit', () => {
+  it('never tell anyone to wait the counter\'s whole window', async () => {
+    const { app } = await limitedApp({ user_ip_failures: { points: 3, windowS: 86_400, blockS: 60 } })
+    for (let i = 0; i < 3; i++) await attempt(app, '198.51.100.95', 'alice', 'wrong')
+    const answers = await Promise.all(Array.from({ length: 10 }, () => attempt(app, '198.51.100.95', 'alice', 'wrong')))
+    const retryAfters = answers.map(a => Number(a.headers['retry-after']))
+    expect(answers.every(a => a.statusCode === 429)).toBe(true)
+    expect(Math.max(...retryAfters)).toBeLessThanOrEqual(60)
   })
 })
 

@@ -8,6 +8,7 @@ import { type FastifyInstance, type InjectOptions } from 'fastify'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { solvePow } from '../../src/challenge/pow.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { webhookProvider, webhookSink } from '../helpers/otp-webhook-sink.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
 
 const ADMIN = 'rules-admin-token-0123456789abc'
@@ -84,12 +85,13 @@ rules:
   })
 
   it('step a risky login up to a one-time code even when the backend asks for none', async () => {
+    const sink = await webhookSink()
     const { app } = await appWithRules(`
 rules:
   - id: step-up-missing-language
     when: { anomalies: { includes: missing_accept_language } }
     action: step-up
-`, {}, ({ username, password }) => password === 'right-pass'
+`, { OTP_PROVIDERS: JSON.stringify([webhookProvider('mail', sink, ['email'], 1)]) }, ({ username, password }) => password === 'right-pass'
       ? { status: 200, body: { userId: `u-${username}`, ...(username === 'alice' ? { contacts: { email: 'alice@example.com' } } : {}) } }
       : { status: 401 })
     const stepped = await login(app, 'alice', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })

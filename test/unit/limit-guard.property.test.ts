@@ -73,7 +73,7 @@ describe('the limit guard, for any sequence of attempts', () => {
         expect(window.admitted).toBeLessThanOrEqual(IP_ATTEMPTS.points)
         justSucceeded.delete(pair)
         if (a.correct) {
-          await guard.succeeded(subject, result.keys, log)
+          await guard.passwordRight(subject, result.keys, log, true)
           consecutive.set(pair, 0)
           justSucceeded.add(pair)
         } else {

@@ -15,7 +15,7 @@ import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
 import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
-import { outboxRoutes } from './demo/outbox-routes.js'
+import { demoRoutes } from './demo/demo-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
@@ -136,7 +136,7 @@ async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: 
   await app.register(loginRoutes, { ...parts, attempts, botFilter, rateLimit, config, identifyClient, metrics, now })
   await app.register(otpRoutes, { ...parts, attempts, config, identifyClient, metrics })
   await app.register(sessionRoutes, { config, sessions: parts.sessions, admission: parts.admission })
-  if (config.mode === 'demo') await app.register(outboxRoutes, { outbox: parts.outbox })
+  if (config.mode === 'demo') await app.register(demoRoutes, { ...parts, now })
 }
 
 /**

@@ -5,6 +5,7 @@ import { type Logger } from 'pino'
 import { type Config } from './config.js'
 import { type Metrics } from './infra/metrics.js'
 import { createConcurrencyLimiter } from './admission/concurrency.js'
+import { createDemoFaults, type DemoFaults } from './demo/demo-faults.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
 import { createRedis, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
@@ -34,6 +35,7 @@ export interface Components {
   delivery: Delivery
   /** What the demo providers sent (empty unless demo providers are configured). */
   outbox: Outbox
+  faults: DemoFaults
   guards: LoginGuards
   close: () => Promise<void>
 }
@@ -49,6 +51,8 @@ export interface ComponentDeps {
   authBackendUrl?: string
   /** Randomness of load shedding (re-admission share, jitter); tests pass a seeded one. */
   random?: () => number
+  /** Demo mode's fault switches, shared with the in-process demo backend. */
+  demoFaults?: DemoFaults
 }
 
 export async function createComponents (deps: ComponentDeps): Promise<Components> {
@@ -58,7 +62,8 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const storeHealth = createStoreHealth(redis, now)
   const authBackend = createAuthBackend(config, deps.authBackendUrl, log, metrics)
   const keyPrefix = config.REDIS_KEY_PREFIX
-  const otp = createOtp(config, redis, storeHealth, log, metrics, now)
+  const faults = deps.demoFaults ?? createDemoFaults()
+  const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults)
   const guards = await createLoginGuards(config, redis, log, metrics, now)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
   const maintenance = createMaintenanceState({
@@ -87,6 +92,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
     authBackend,
     sessions: withSessionGrace(sessions, { graceMs: config.SESSION_GRACE_S * 1000, maxEntries: config.SESSION_GRACE_MAX_ENTRIES, policy, metrics, now, log }),
     ...otp,
+    faults,
     guards,
     async close () {
       maintenance.close()
@@ -124,11 +130,11 @@ function createAuthBackend (config: Config, fallbackUrl: string | undefined, log
   })
 }
 
-function createOtp (config: Config, redis: Redis | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
+function createOtp (config: Config, redis: Redis | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number, faults: DemoFaults): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const outbox = createOutbox()
   const delivery = createDelivery({
-    providers: createProviders(config.otpProviders, outbox),
+    providers: createProviders(config.otpProviders, outbox, faults),
     hedgeMs: config.OTP_HEDGE_MS,
     breaker: {
       errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,

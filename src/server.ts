@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { buildApp } from './app.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { startDemoBackend } from './demo/demo-backend.js'
+import { createDemoFaults } from './demo/demo-faults.js'
 import { createLogger } from './infra/logger.js'
 
 async function readConfigFile (path: string | undefined): Promise<Record<string, unknown>> {
@@ -36,7 +37,8 @@ async function loadOrExplain (): Promise<Config | undefined> {
 const config = await loadOrExplain()
 if (config !== undefined) {
   const log = createLogger(config.LOG_LEVEL)
-  const demo = config.mode === 'demo' ? await startDemoBackend() : undefined
+  const demoFaults = createDemoFaults()
+  const demo = config.mode === 'demo' ? await startDemoBackend('127.0.0.1', 0, demoFaults) : undefined
   if (demo) {
     log.warn(`DEMO MODE: in-process demo auth backend, ${config.REDIS_URL ? 'Redis' : 'in-memory'} sessions; not for production`)
     log.warn('DEMO MODE: users alice / alice-demo-pass and bob / bob-demo-pass (second factor)')
@@ -44,7 +46,7 @@ if (config !== undefined) {
   }
   if (config.trustProxy === true) log.warn('TRUST_PROXY=true: every peer may set the client address (X-Forwarded-For); only behind proxies you own')
   if (typeof config.trustProxy === 'number') log.warn(`TRUST_PROXY=${config.trustProxy}: the nearest hops are trusted whatever their address; a client reaching the gateway directly can set its own address`)
-  const app = await buildApp({ config, logger: log, authBackendUrl: demo?.url })
+  const app = await buildApp({ config, logger: log, authBackendUrl: demo?.url, demoFaults })
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an uncaught error')
     else log.info({ signal }, 'shutting down: finishing in-flight requests')

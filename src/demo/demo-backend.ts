@@ -4,6 +4,8 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createDemoFaults, type DemoFaults, SLOW_BACKEND_MS } from './demo-faults.js'
 
 export interface DemoUser {
   username: string
@@ -27,7 +29,7 @@ export interface DemoBackend {
   close: () => Promise<void>
 }
 
-export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS): Server {
+export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS, faults: DemoFaults = createDemoFaults()): Server {
   const salt = randomBytes(16)
   const accounts = new Map(users.map(u => [u.username, { user: u, hash: hash(u.password, salt) }]))
   const dummy = hash(randomBytes(16).toString('hex'), salt)
@@ -41,8 +43,18 @@ export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS
 
   return createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') return send(res, 200, { status: 'ok' })
+    // Standalone (docker-compose, the bench) the switch is here too: PUT /faults {"backend":"down"}.
+    if (req.method === 'PUT' && req.url === '/faults') {
+      readJson(req).then(body => {
+        if (body?.backend === 'up' || body?.backend === 'down' || body?.backend === 'slow') faults.backend = body.backend
+        send(res, 200, { backend: faults.backend })
+      }, () => send(res, 400, { error: 'bad_request' }))
+      return
+    }
     if (req.method !== 'POST' || req.url !== '/verify') return send(res, 404, { error: 'not_found' })
-    readJson(req).then(body => {
+    if (faults.backend === 'down') return send(res, 503, { error: 'down for the demo' })
+    readJson(req).then(async body => {
+      if (faults.backend === 'slow') await sleep(SLOW_BACKEND_MS)
       const user = verify(body?.username, body?.password)
       if (user === null) return send(res, 401, { error: 'invalid_credentials' })
       return send(res, 200, { userId: user.userId, ...(user.mfa ? { mfa: user.mfa } : {}), ...(user.contacts ? { contacts: user.contacts } : {}) })
@@ -50,8 +62,8 @@ export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS
   })
 }
 
-export async function startDemoBackend (host = '127.0.0.1', port = 0): Promise<DemoBackend> {
-  const server = createDemoBackendServer()
+export async function startDemoBackend (host = '127.0.0.1', port = 0, faults?: DemoFaults): Promise<DemoBackend> {
+  const server = createDemoBackendServer(DEMO_USERS, faults)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, resolve)

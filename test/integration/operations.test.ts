@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { startDemoBackend } from '../../src/demo/demo-backend.js'
+import { createDemoFaults } from '../../src/demo/demo-faults.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
 
@@ -57,6 +58,36 @@ describe('the demo outbox', () => {
 
     const production = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url } })
     expect((await production.inject({ url: '/demo/outbox' })).statusCode).toBe(404)
+  })
+})
+
+describe('demo fault switches', () => {
+  it('take the backend down, an SMS provider down, and maintenance on, and back', async () => {
+    const faults = createDemoFaults()
+    const demoBackend = await startDemoBackend('127.0.0.1', 0, faults)
+    onTestFinished(() => demoBackend.close())
+    const app = await buildTestApp({ env: { REDIS_URL: '', BREAKER_VOLUME_THRESHOLD: '1000' }, authBackendUrl: demoBackend.url, demoFaults: faults })
+    const put = (body: Record<string, unknown>) => app.inject({ method: 'PUT', url: '/demo/faults', payload: body })
+
+    expect((await put({ backend: 'down' })).json()).toMatchObject({ backend: 'down' })
+    expect((await app.inject(jsonLogin('alice', 'alice-demo-pass'))).json().code).toBe('auth_unavailable')
+    await put({ backend: 'up' })
+    expect((await app.inject(jsonLogin('alice', 'alice-demo-pass'))).statusCode).toBe(200)
+
+    await put({ providersDown: ['demo-sms'] })
+    const first = (await app.inject(jsonLogin('bob', 'bob-demo-pass'))).json().challengeId as string
+    expect((await app.inject({ method: 'POST', url: '/auth/otp/send', payload: { challengeId: first } })).statusCode).toBe(200)
+    expect((await app.inject({ url: '/demo/outbox' })).json().messages[0].provider).toBe('demo-sms-backup')
+
+    const faultsNow = (await put({ providersDown: ['demo-sms', 'demo-sms-backup'] })).json()
+    expect(faultsNow.providers.filter((p: { down: boolean }) => p.down).map((p: { name: string }) => p.name)).toEqual(['demo-sms', 'demo-sms-backup'])
+    const second = (await app.inject(jsonLogin('bob', 'bob-demo-pass'))).json().challengeId as string
+    expect((await app.inject({ method: 'POST', url: '/auth/otp/send', payload: { challengeId: second } })).json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: ['voice', 'email'] })
+
+    await put({ maintenance: true })
+    expect((await app.inject(jsonLogin('alice', 'alice-demo-pass'))).json().code).toBe('maintenance')
+    expect((await put({ maintenance: false })).json().maintenance).toBe(false)
+    expect((await app.inject(jsonLogin('alice', 'alice-demo-pass'))).statusCode).toBe(200)
   })
 })
 

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto'
 import { type Channel } from '../challenge.js'
 import { otpText } from '../message.js'
-import { type OtpProvider } from '../provider.js'
+import { type DemoFaults } from '../../demo/demo-faults.js'
+import { type OtpProvider, ProviderError } from '../provider.js'
 
 export interface OutboxMessage {
   id: string
@@ -32,12 +33,13 @@ export function createOutbox (max = 50): Outbox {
   }
 }
 
-export function createDemoProvider (name: string, channels: readonly Channel[], outbox: Outbox): OtpProvider {
+export function createDemoProvider (name: string, channels: readonly Channel[], outbox: Outbox, faults: DemoFaults): OtpProvider {
   return {
     name,
     channels,
     async send (message, signal) {
       signal.throwIfAborted()
+      if (faults.providersDown.has(name)) throw new ProviderError(name, 'down for the demo')
       const id = randomUUID()
       outbox.add({ id, at: new Date().toISOString(), provider: name, channel: message.channel, to: message.to, text: otpText(message.channel, message.code, message.locale) })
       return { messageId: id }

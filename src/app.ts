@@ -19,6 +19,7 @@ import { demoRoutes } from './demo/demo-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
+import { createStatsSampler } from './ops/stats-sampler.js'
 import { otpRoutes } from './otp/otp-routes.js'
 import { createIdentifyClient } from './pipeline/identify-client.js'
 import { createClientErrorHandler, createProblemSender, problemDocsRoute } from './problem-details.js'
@@ -69,7 +70,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 async function registerAdmin (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number, log: Logger): Promise<void> {
   const adminToken = config.ADMIN_TOKEN
   if (adminToken === undefined) return
-  const deps = { ...parts, metrics, now, config: { ...config, ADMIN_TOKEN: adminToken } }
+  const stats = createStatsSampler(metrics, now)
+  app.addHook('onClose', async () => { stats.close() })
+  const deps = { ...parts, metrics, stats, now, config: { ...config, ADMIN_TOKEN: adminToken } }
   if (config.ADMIN_PORT === undefined) {
     await app.register(adminRoutes, deps)
     return

@@ -11,6 +11,7 @@ import { type AuthBackend } from '../login/auth-backend.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type LoginGuards } from '../login-guards.js'
 import { adminRulesRoutes } from './admin-rules-routes.js'
+import { type StatsSampler } from './stats-sampler.js'
 import { type Delivery } from '../otp/delivery.js'
 import { type Admission } from '../pipeline/admission.js'
 import { invalidRequest } from '../problem-details.js'
@@ -23,6 +24,7 @@ export interface AdminDeps {
   config: Config & { ADMIN_TOKEN: string }
   guards: LoginGuards
   metrics: Metrics
+  stats: StatsSampler
   redis: Redis | null
   authBackend: AuthBackend
   sessions: SessionStore

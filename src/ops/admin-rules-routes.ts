@@ -11,16 +11,23 @@ import { limitKeys, type LimitSubject } from '../limits/limit-policy.js'
 import { type LoginGuards } from '../login-guards.js'
 import { maskUsername } from '../login/mask.js'
 import { invalidRequest } from '../problem-details.js'
+import { isMap, isSeq, parseDocument } from 'yaml'
+import { GatewayError } from '../errors.js'
+import { parseDecisionLine, replay } from '../rules/replay.js'
 import { ruleSummary } from '../rules/rule-engine.js'
+import { parseRules } from '../rules/rules-file.js'
+import { type StatsSampler } from './stats-sampler.js'
 
 export interface AdminRulesDeps {
   config: Config
   guards: LoginGuards
   metrics: Metrics
+  stats: StatsSampler
   now: () => number
 }
 
 const RULES_BODY_LIMIT = 256 * 1024
+const REPLAY_BODY_LIMIT = 5 * 1024 * 1024
 const Subject = Type.Object({
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   ip: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
@@ -67,6 +74,45 @@ export const adminRulesRoutes: FastifyPluginAsyncTypebox<AdminRulesDeps> = async
       })))
     }
     return { version: result.version }
+  })
+
+  // Switch one rule's mode without retyping the file: comments and order are kept.
+  app.patch('/admin/rules/:id', {
+    schema: {
+      params: Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,64}$' }) }),
+      body: Type.Object({
+        mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow'), Type.Literal('canary')]),
+        canaryPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 99 }))
+      }, { additionalProperties: false })
+    }
+  }, async function setRuleMode (request) {
+    const { id } = request.params
+    const doc = parseDocument(guards.rules.current().source)
+    const rules = doc.get('rules')
+    const rule = isSeq(rules) ? rules.items.find(item => isMap(item) && item.get('id') === id) : undefined
+    if (!isMap(rule)) throw new GatewayError('not_found')
+    rule.set('mode', request.body.mode)
+    if (request.body.mode === 'canary') rule.set('canaryPercent', request.body.canaryPercent ?? 10)
+    else rule.delete('canaryPercent')
+    const result = await guards.rules.replace(doc.toString(), 'admin')
+    if (!result.ok) throw invalidRequest(result.errors.map(e => ({ field: e.field || 'body', reason: 'invalid_format' as const, message: e.message })))
+    return { version: result.version, id, mode: request.body.mode }
+  })
+
+  // Replay a decision log under candidate rules: what they would block or challenge, and whom.
+  app.post('/admin/replay', {
+    bodyLimit: REPLAY_BODY_LIMIT,
+    schema: { body: Type.Object({ log: Type.String({ maxLength: REPLAY_BODY_LIMIT }), rules: Type.String({ maxLength: RULES_BODY_LIMIT }) }, { additionalProperties: false }) }
+  }, async function replayRules (request) {
+    const parsed = parseRules(request.body.rules)
+    if (!parsed.ok) throw invalidRequest(parsed.errors.map(e => ({ field: e.index === undefined ? 'rules' : `rules[${e.index}]${e.field ? `.${e.field}` : ''}`, reason: 'invalid_format' as const, message: e.message })))
+    const records = request.body.log.split('\n').filter(l => l.trim() !== '').map(parseDecisionLine)
+    const report = replay(records.filter(r => r !== undefined), parsed.rules)
+    return { ...report, skippedLines: records.filter(r => r === undefined).length }
+  })
+
+  app.get('/admin/stats', { schema: { querystring: Type.Object({ minutes: Type.Optional(Type.String({ pattern: '^[0-9]{1,2}$' })) }) } }, async function stats (request) {
+    return { minutes: deps.stats.series(Math.min(30, Number(request.query.minutes ?? 15))) }
   })
 
   app.get('/admin/decisions', {

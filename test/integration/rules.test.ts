@@ -233,6 +233,45 @@ describe('hot reload', () => {
   })
 })
 
+describe('the console\'s admin calls', () => {
+  it('switch one rule between shadow and enforce, keeping the file\'s comments', async () => {
+    const { app } = await appWithRules('# our rules\nrules:\n  # curl and friends\n  - id: block-bots\n    when: { ua.bot: true }\n    action: block\n    mode: shadow\n')
+    expect((await login(app, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(200)
+    const patched = await app.inject({ method: 'PATCH', url: '/admin/rules/block-bots', headers: admin, payload: { mode: 'enforce' } })
+    expect(patched.json()).toMatchObject({ id: 'block-bots', mode: 'enforce' })
+    expect((await login(app, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(403)
+    const source = (await app.inject({ url: '/admin/rules', headers: admin })).json().source as string
+    expect(source).toContain('# curl and friends')
+    expect(source).toContain('mode: enforce')
+    expect((await app.inject({ method: 'PATCH', url: '/admin/rules/nope', headers: admin, payload: { mode: 'shadow' } })).statusCode).toBe(404)
+  })
+
+  it('replay an uploaded decision log under candidate rules', async () => {
+    const { app } = await appWithRules('rules: []\n')
+    const log = readFileSync(new URL('../fixtures/decisions.ndjson', import.meta.url), 'utf8')
+    const rules = readFileSync(new URL('../fixtures/rules/candidate.yaml', import.meta.url), 'utf8')
+    const report = (await app.inject({ method: 'POST', url: '/admin/replay', headers: admin, payload: { log: `${log}not json\n`, rules } })).json()
+    const lines = log.trim().split('\n').length
+    expect(report.decisions).toBeGreaterThan(5)
+    expect(report.decisions + report.skippedLines).toBe(lines + 1) // every line read; the broken ones counted
+    expect(report.rules.map((r: { id: string }) => r.id)).toEqual(['tag-no-lang', 'tighter-failing', 'office-allow', 'block-bots', 'stuffing'])
+    const bad = await app.inject({ method: 'POST', url: '/admin/replay', headers: admin, payload: { log, rules: 'rules: [{id: x, when: {}, action: explode}]' } })
+    expect(bad.statusCode).toBe(400)
+  })
+
+  it('count logins by outcome per minute for the live chart', async () => {
+    const { app } = await appWithRules('rules: []\n')
+    await login(app, 'alice', 'right-pass')
+    await login(app, 'alice', 'wrong')
+    await sleep(5200) // one sampling period
+    const minutes = (await app.inject({ url: '/admin/stats?minutes=5', headers: admin })).json().minutes as Array<{ logins: Record<string, number>, problems: Record<string, number> }>
+    const sum = (k: 'logins' | 'problems', name: string) => minutes.reduce((n, m) => n + (m[k][name] ?? 0), 0)
+    expect(sum('logins', 'authenticated')).toBe(1)
+    expect(sum('logins', 'invalid_credentials')).toBe(1)
+    expect(sum('problems', 'invalid_credentials')).toBe(1)
+  })
+})
+
 describe('decision log and support tools', () => {
   it('writes one line per decision with features, rules and outcome, never the password or the username', async () => {
     const { app, dir } = await appWithRules('rules:\n  - id: tag-all\n    when: { ua.missing: false }\n    action: { tag: seen }\n  - id: watch\n    when: { ua.bot: true }\n    action: block\n    mode: shadow\n')

@@ -1,13 +1,13 @@
 // The parts of the gateway built from the configuration: Redis, the auth backend behind its
 // breaker, the stores, the limits. What it creates, `close` closes; what it is given, it leaves.
-import { type Redis } from 'ioredis'
+import { randomUUID } from 'node:crypto'
 import { type Logger } from 'pino'
 import { type Config } from './config.js'
 import { type Metrics } from './infra/metrics.js'
 import { createConcurrencyLimiter } from './admission/concurrency.js'
 import { createDemoFaults, type DemoFaults } from './demo/demo-faults.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
-import { createRedis, waitForRedis } from './infra/redis.js'
+import { createRedis, type RedisClient, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
 import { createLoginGuards, type LoginGuards } from './login-guards.js'
 import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
@@ -19,13 +19,14 @@ import { createOutbox, type Outbox } from './otp/providers/demo-provider.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
 import { createSendCaps } from './otp/send-caps.js'
 import { type Admission, createAdmission } from './pipeline/admission.js'
+import { shareBreaker } from './resilience/shared-breaker.js'
 import { createMemorySessionStore } from './session/memory-session-store.js'
 import { createRedisSessionStore } from './session/redis-session-store.js'
 import { withSessionGrace } from './session/session-grace.js'
 import { type SessionStore } from './session/session-store.js'
 
 export interface Components {
-  redis: Redis | null
+  redis: RedisClient | null
   admission: Admission
   maintenance: MaintenanceState
   storeHealth: StoreHealth
@@ -45,8 +46,8 @@ export interface ComponentDeps {
   log: Logger
   metrics: Metrics
   now: () => number
-  /** Passed in: the caller owns and closes it. Otherwise made from REDIS_URL, if set. */
-  redis?: Redis
+  /** Passed in: the caller owns and closes it. Otherwise made from the Redis configuration, if any. */
+  redis?: RedisClient
   /** The auth backend when the configuration names none (demo mode's in-process backend). */
   authBackendUrl?: string
   /** Randomness of load shedding (re-admission share, jitter); tests pass a seeded one. */
@@ -60,7 +61,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const redis = deps.redis ?? await connectRedis(config, log)
   const ownsRedis = deps.redis === undefined && redis !== null
   const storeHealth = createStoreHealth(redis, now)
-  const authBackend = createAuthBackend(config, deps.authBackendUrl, log, metrics)
+  const authBackend = createAuthBackend(config, redis, deps.authBackendUrl, log, metrics, now)
   const keyPrefix = config.REDIS_KEY_PREFIX
   const faults = deps.demoFaults ?? createDemoFaults()
   const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults)
@@ -102,15 +103,18 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   }
 }
 
-async function connectRedis (config: Config, log: Logger): Promise<Redis | null> {
-  if (config.REDIS_URL === undefined) return null
-  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS }, log)
+async function connectRedis (config: Config, log: Logger): Promise<RedisClient | null> {
+  if (config.redis === null) return null
+  const redis = createRedis({ topology: config.redis, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS }, log)
   // Start anyway if Redis is down: readiness says so, and the client keeps reconnecting.
   await waitForRedis(redis, config.REDIS_CONNECT_TIMEOUT_MS).catch((err: Error) => log.warn({ err: { message: err.message } }, 'starting without redis'))
   return redis
 }
 
-function createAuthBackend (config: Config, fallbackUrl: string | undefined, log: Logger, metrics: Metrics): AuthBackend {
+// Names this process among the replicas sharing a breaker.
+const REPLICA_ID = randomUUID()
+
+function createAuthBackend (config: Config, redis: RedisClient | null, fallbackUrl: string | undefined, log: Logger, metrics: Metrics, now: () => number): AuthBackend {
   const url = config.AUTH_BACKEND_URL ?? fallbackUrl
   if (url === undefined) throw new Error('the gateway needs AUTH_BACKEND_URL, or the demo backend in demo mode')
   return createHttpAuthBackend({
@@ -125,12 +129,19 @@ function createAuthBackend (config: Config, fallbackUrl: string | undefined, log
       windowMs: config.BREAKER_WINDOW_MS,
       ...(config.AUTH_BACKEND_SLOW_MS > 0 ? { slowCalls: { thresholdMs: config.AUTH_BACKEND_SLOW_MS, ratePercent: config.BREAKER_SLOW_CALL_PERCENT } } : {})
     },
+    ...(config.BREAKER_SHARED && redis !== null
+      ? {
+          share: breaker => shareBreaker(breaker, {
+            redis, keyPrefix: config.REDIS_KEY_PREFIX, name: 'auth_backend', replicaId: REPLICA_ID, quorum: config.BREAKER_SHARED_QUORUM, resetTimeoutMs: config.BREAKER_RESET_TIMEOUT_MS, pollMs: 500, log, now
+          })
+        }
+      : {}),
     log,
     metrics
   })
 }
 
-function createOtp (config: Config, redis: Redis | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number, faults: DemoFaults): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
+function createOtp (config: Config, redis: RedisClient | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number, faults: DemoFaults): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const outbox = createOutbox()
   const delivery = createDelivery({

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { type CidrList, parseCidrList } from './limits/address.js'
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName, type Limits } from './limits/limit-policy.js'
 import { type MaintenanceWindow } from './admission/maintenance.js'
+import { parseHostPorts, type RedisTopology } from './infra/redis.js'
 import { parseProviders, type ProviderConfig } from './otp/provider-config.js'
 
 const LimitOverride = Type.Partial(Type.Object({
@@ -36,8 +37,15 @@ export const ConfigSchema = Type.Object({
   BREAKER_VOLUME_THRESHOLD: Int(1, 100_000, 20, 'calls in the window before the breaker may open'),
   BREAKER_RESET_TIMEOUT_MS: Int(50, 600_000, 10_000, 'open time before a half-open probe'),
   BREAKER_WINDOW_MS: Int(100, 600_000, 10_000, 'rolling window of the error rate'),
+  BREAKER_SHARED: Type.Boolean({ default: false, description: 'replicas share the backend breaker through Redis' }),
+  BREAKER_SHARED_QUORUM: Int(1, 1000, 2, 'replicas whose breaker opened that open it everywhere'),
 
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a single Redis' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 3, description: 'host:port,host:port of the sentinels' })),
+  REDIS_SENTINEL_MASTER: Type.Optional(Type.String({ minLength: 1, description: 'the master name the sentinels watch' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 3, description: 'host:port,host:port seed nodes of a Redis Cluster' })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'for Sentinel and Cluster nodes (REDIS_URL carries its own)' })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{1,32}$', default: 'lg:' }),
   REDIS_COMMAND_TIMEOUT_MS: Int(10, 10_000, 100, 'a Redis call fails after this long'),
   REDIS_CONNECT_TIMEOUT_MS: Int(50, 60_000, 1000),
@@ -131,6 +139,8 @@ export interface Config extends ConfigValues {
   maintenance: MaintenanceWindow | null
   /** Demo mode runs the shipped rules in shadow, so that curl and scripts work while rules are watched. */
   rulesShadowOnly: boolean
+  /** REDIS_URL, REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES; null without Redis. */
+  redis: RedisTopology | null
 }
 
 export class ConfigError extends Error {
@@ -167,8 +177,9 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   if (!valid || problems.length > 0) throw new ConfigError(problems)
 
   const mode = data.AUTH_BACKEND_URL === undefined ? 'demo' : 'production'
-  if (mode === 'production' && data.REDIS_URL === undefined) {
-    problems.push('REDIS_URL is missing: production mode (AUTH_BACKEND_URL is set) needs Redis for sessions')
+  const redis = redisTopology(data, problems)
+  if (mode === 'production' && redis === null) {
+    problems.push('REDIS_URL is missing: production mode (AUTH_BACKEND_URL is set) needs Redis for sessions (or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES)')
   }
   if (mode === 'production' && data.GATEWAY_SECRET === undefined) {
     problems.push('GATEWAY_SECRET is missing: production mode needs one secret of at least 32 characters, the same on every replica (e.g. openssl rand -base64 48)')
@@ -183,9 +194,6 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
   if (data.ADMIN_PORT !== undefined && data.ADMIN_TOKEN === undefined) problems.push('ADMIN_PORT is set without ADMIN_TOKEN: the admin API is off without a token')
   if (data.SESSION_COOKIE_SAMESITE === 'none' && data.SESSION_COOKIE_SECURE !== true) {
     problems.push('SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true: browsers drop SameSite=None cookies that are not Secure')
-  }
-  for (const key of NOT_YET_SUPPORTED) {
-    if (env[key]) problems.push(`${key} is set, but this version connects to a single Redis only: use REDIS_URL`)
   }
   if (data.SESSION_IDLE_TIMEOUT_S > data.SESSION_ABSOLUTE_TIMEOUT_S) {
     problems.push(`SESSION_IDLE_TIMEOUT_S=${data.SESSION_IDLE_TIMEOUT_S} must not exceed SESSION_ABSOLUTE_TIMEOUT_S=${data.SESSION_ABSOLUTE_TIMEOUT_S}`)
@@ -204,8 +212,30 @@ export function loadConfig (env: Record<string, string | undefined>, file: Recor
     denyList: deny,
     otpProviders,
     maintenance,
-    rulesShadowOnly: data.RULES_SHADOW_ONLY ?? (mode === 'demo' && data.RULES_FILE === undefined)
+    rulesShadowOnly: data.RULES_SHADOW_ONLY ?? (mode === 'demo' && data.RULES_FILE === undefined),
+    redis
   }
+}
+
+/** One Redis topology at most: a URL, sentinels with their master's name, or cluster seed nodes. */
+function redisTopology (data: ConfigValues, problems: string[]): RedisTopology | null {
+  const given = [data.REDIS_URL && 'REDIS_URL', data.REDIS_SENTINELS && 'REDIS_SENTINELS', data.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES'].filter(Boolean)
+  if (given.length > 1) problems.push(`${given.join(' and ')} are both set: choose one Redis topology`)
+  const password = data.REDIS_PASSWORD ? { password: data.REDIS_PASSWORD } : {}
+  if (data.REDIS_URL !== undefined) return { kind: 'single', url: data.REDIS_URL }
+  if (data.REDIS_SENTINELS !== undefined) {
+    const sentinels = parseHostPorts(data.REDIS_SENTINELS)
+    if (sentinels === undefined) problems.push(`REDIS_SENTINELS=${JSON.stringify(data.REDIS_SENTINELS)} is invalid: allowed host:port,host:port`)
+    if (data.REDIS_SENTINEL_MASTER === undefined) problems.push('REDIS_SENTINEL_MASTER is missing: the sentinels need the name of the master they watch')
+    return { kind: 'sentinel', sentinels: sentinels ?? [], master: data.REDIS_SENTINEL_MASTER ?? '', ...password, ...(data.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: data.REDIS_SENTINEL_PASSWORD } : {}) }
+  }
+  if (data.REDIS_CLUSTER_NODES !== undefined) {
+    const nodes = parseHostPorts(data.REDIS_CLUSTER_NODES)
+    if (nodes === undefined) problems.push(`REDIS_CLUSTER_NODES=${JSON.stringify(data.REDIS_CLUSTER_NODES)} is invalid: allowed host:port,host:port`)
+    return { kind: 'cluster', nodes: nodes ?? [], ...password }
+  }
+  if (data.REDIS_SENTINEL_MASTER !== undefined) problems.push('REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS')
+  return null
 }
 
 function configuredMaintenance (data: ConfigValues, problems: string[]): MaintenanceWindow | null {
@@ -244,9 +274,7 @@ function parseCidrs (key: string, value: unknown, problems: string[]): CidrList 
   return list
 }
 
-// Part of the contract in DESIGN.md; refused rather than silently ignored until supported.
-const NOT_YET_SUPPORTED = ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_CLUSTER_NODES']
-const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET', 'OTP_PROVIDERS', 'CAPTCHA_SECRET'])
+const SECRET_KEYS = new Set(['ADMIN_TOKEN', 'GATEWAY_SECRET', 'OTP_PROVIDERS', 'CAPTCHA_SECRET', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD'])
 
 /** What an error message may show of a value: never a secret, never a Redis password. */
 function shown (key: string, value: unknown): string {

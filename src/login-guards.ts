@@ -1,7 +1,7 @@
 // The login guards built from the configuration: limit counters, velocity signals, abuse rules
 // (with hot reload), challenges, exemptions, and the decision and audit logs.
 import { fileURLToPath } from 'node:url'
-import { type Redis } from 'ioredis'
+import { type RedisClient } from './infra/redis.js'
 import { type Logger } from 'pino'
 import { createVelocity } from './bots/velocity.js'
 import { createCaptchaVerifier } from './challenge/captcha.js'
@@ -37,7 +37,7 @@ export interface LoginGuards {
   close: () => Promise<void>
 }
 
-export async function createLoginGuards (config: Config, redis: Redis | null, log: Logger, metrics: Metrics, now: () => number): Promise<LoginGuards> {
+export async function createLoginGuards (config: Config, redis: RedisClient | null, log: Logger, metrics: Metrics, now: () => number): Promise<LoginGuards> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
   const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics })

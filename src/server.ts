@@ -40,7 +40,7 @@ if (config !== undefined) {
   const demoFaults = createDemoFaults()
   const demo = config.mode === 'demo' ? await startDemoBackend('127.0.0.1', 0, demoFaults) : undefined
   if (demo) {
-    log.warn(`DEMO MODE: in-process demo auth backend, ${config.REDIS_URL ? 'Redis' : 'in-memory'} sessions; not for production`)
+    log.warn(`DEMO MODE: in-process demo auth backend, ${config.redis ? 'Redis' : 'in-memory'} sessions; not for production`)
     log.warn('DEMO MODE: users alice / alice-demo-pass and bob / bob-demo-pass (second factor)')
     log.warn('DEMO MODE: set AUTH_BACKEND_URL and REDIS_URL for production mode')
   }

@@ -2,7 +2,7 @@
 // a second into an in-process copy, so checking it costs a login nothing. Without Redis (demo
 // mode) it lives in this process. A window from the configuration applies unless an operator
 // set one through the admin API.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type Logger } from 'pino'
 import { storeUnavailable } from '../infra/store-guard.js'
 import { type MaintenanceWindow, maintenancePhase } from './maintenance.js'
@@ -19,7 +19,7 @@ export interface MaintenanceState {
 }
 
 export interface MaintenanceStateOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   configured: MaintenanceWindow | null
   /** How long an ended window is kept, so that re-admission can ramp from its end. */

@@ -2,7 +2,7 @@
 // declared device (HyperLogLog), attempts and failures per address, attempts per username. In
 // Redis one script per subject, all sent in the same round trip as the rate limits; in memory in
 // demo mode. Failures are counted up front, like the limits, and taken back on success.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { defineScript } from '../infra/redis-script.js'
 import { type RequestFeatures } from '../rules/features.js'
 
@@ -21,7 +21,7 @@ export interface Velocity {
 }
 
 export interface VelocityOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   windowS: number
   now: () => number

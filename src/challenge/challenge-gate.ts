@@ -2,7 +2,7 @@
 // puzzle, and a CAPTCHA where one is configured) and the check of an answer in the request's
 // `X-Challenge-Response` header: `pow <token>:<solution>` or `captcha <token>`. A solved puzzle
 // passes once: its nonce is remembered (Redis SET NX, in the same round trip as the limits).
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type CaptchaVerifier } from './captcha.js'
 import { checkPow, issuePow, type PowChallenge } from './pow.js'
 
@@ -19,7 +19,7 @@ export interface ChallengeGate {
 }
 
 export interface ChallengeGateOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   secret: string
   difficulty: number

@@ -1,12 +1,28 @@
 // The Redis client, tuned to fail fast: a login must never wait on a dead or frozen Redis.
-import { Redis, type RedisOptions } from 'ioredis'
+// One node, Sentinel (the client follows the master through failovers) or Cluster, by
+// configuration alone; every key is namespaced and hash-tagged where a script spans keys.
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { type Logger } from 'pino'
 
+export type RedisClient = Redis | Cluster
+
+export interface HostPort {
+  host: string
+  port: number
+}
+
+export type RedisTopology =
+  | { kind: 'single', url: string }
+  | { kind: 'sentinel', sentinels: HostPort[], master: string, password?: string, sentinelPassword?: string }
+  | { kind: 'cluster', nodes: HostPort[], password?: string }
+
 export interface RedisSettings {
-  url: string
+  topology: RedisTopology
   commandTimeoutMs: number
   connectTimeoutMs: number
 }
+
+const reconnect = (attempt: number) => Math.min(50 * 2 ** attempt, 2000) // forever, backing off
 
 export function redisOptions (s: Pick<RedisSettings, 'commandTimeoutMs' | 'connectTimeoutMs'>): RedisOptions {
   return {
@@ -16,13 +32,13 @@ export function redisOptions (s: Pick<RedisSettings, 'commandTimeoutMs' | 'conne
     enableOfflineQueue: false, // while disconnected, fail at once instead of queueing logins
     maxRetriesPerRequest: 0, // commands in flight when the socket drops fail instead of waiting
     autoResendUnfulfilledCommands: false, // ...and are never replayed, so nothing counts twice
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000), // reconnect forever
+    retryStrategy: reconnect,
     enableAutoPipelining: true // concurrent commands of one request share a round trip
   }
 }
 
-export function createRedis (s: RedisSettings, log: Logger): Redis {
-  const redis = new Redis(s.url, redisOptions(s))
+export function createRedis (s: RedisSettings, log: Logger): RedisClient {
+  const redis = connect(s)
   let healthy = true
   redis.on('ready', () => {
     if (!healthy) log.info('redis connection restored')
@@ -32,11 +48,45 @@ export function createRedis (s: RedisSettings, log: Logger): Redis {
     if (healthy) log.warn({ err: { message: err.message } }, 'redis connection failed')
     healthy = false
   })
+  if (s.topology.kind === 'sentinel') redis.on('+switch-master', () => { log.warn('redis sentinel switched master') })
   return redis
 }
 
+function connect (s: RedisSettings): RedisClient {
+  const t = s.topology
+  const options = redisOptions(s)
+  switch (t.kind) {
+    case 'single':
+      return new Redis(t.url, options)
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: t.sentinels,
+        name: t.master,
+        ...(t.password ? { password: t.password } : {}),
+        ...(t.sentinelPassword ? { sentinelPassword: t.sentinelPassword } : {}),
+        sentinelRetryStrategy: reconnect,
+        sentinelCommandTimeout: s.connectTimeoutMs,
+        failoverDetector: true // learn of a new master from the sentinels at once, not at the next error
+      })
+    case 'cluster': {
+      const { retryStrategy: _perNode, enableOfflineQueue: _offline, enableAutoPipelining: _pipelining, ...nodeOptions } = options
+      return new Cluster(t.nodes, {
+        redisOptions: { ...nodeOptions, ...(t.password ? { password: t.password } : {}) },
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: reconnect,
+        // During a failover, MOVED/CLUSTERDOWN are retried briefly; the command timeout still bounds it.
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        slotsRefreshTimeout: s.connectTimeoutMs
+      })
+    }
+  }
+}
+
 /** Resolves once the client is ready, or rejects after `timeoutMs`. */
-export async function waitForRedis (redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis (redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { cleanup(); reject(new Error(`redis not ready after ${timeoutMs} ms`)) }, timeoutMs)
@@ -44,4 +94,16 @@ export async function waitForRedis (redis: Redis, timeoutMs: number): Promise<vo
     const cleanup = () => { clearTimeout(timer); redis.off('ready', onReady) }
     redis.on('ready', onReady)
   })
+}
+
+/** Parses `host:port,host:port` (IPv6 hosts in brackets). */
+export function parseHostPorts (value: string): HostPort[] | undefined {
+  const out: HostPort[] = []
+  for (const entry of value.split(',').map(e => e.trim()).filter(Boolean)) {
+    const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(entry)
+    const port = Number(match?.[2])
+    if (!match?.[1] || !(port > 0 && port < 65536)) return undefined
+    out.push({ host: match[1], port })
+  }
+  return out.length > 0 ? out : undefined
 }

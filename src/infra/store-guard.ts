@@ -1,4 +1,4 @@
-import { type Redis } from 'ioredis'
+import { type RedisClient } from './redis.js'
 import { GatewayError } from '../errors.js'
 
 const STORE_RETRY_AFTER_S = 2
@@ -13,7 +13,7 @@ export interface StoreHealth {
   failed: () => void
 }
 
-export function createStoreHealth (redis: Redis | null, now: () => number = Date.now, quietMs = 1000): StoreHealth {
+export function createStoreHealth (redis: RedisClient | null, now: () => number = Date.now, quietMs = 1000): StoreHealth {
   let lastFailure = -Infinity
   return {
     available: () => redis === null || (redis.status === 'ready' && now() - lastFailure >= quietMs),

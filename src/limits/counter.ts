@@ -1,10 +1,10 @@
 // One rate-limiter-flexible counter: in Redis, shared by every replica, with an in-process
 // insurance limiter taking over while Redis fails; or in memory alone (demo mode).
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 
 export interface CounterOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   points: number
   durationS: number

@@ -2,7 +2,7 @@
 // no longer held by the limits keyed on it (and an exempt address skips the abuse rules) until
 // the exemption expires. Shared through Redis (one hash, read by every replica once a second),
 // checked in process at no cost per login, and every grant is written to the audit log.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type NdjsonSink } from '../infra/ndjson-sink.js'
 
 export const EXEMPTION_SCOPES = ['username', 'ip', 'device'] as const
@@ -34,7 +34,7 @@ export interface Exemptions {
 }
 
 export interface ExemptionOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   audit: NdjsonSink
   pollMs: number

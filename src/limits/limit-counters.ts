@@ -1,5 +1,5 @@
 // The counters behind the login limits, one rate-limiter-flexible counter per enabled limit.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from './counter.js'
 import { blockSecondsFor, LIMIT_NAMES, type LimitKey, type LimitName, type Limits, maxBudgetOf, type Observation, type SharedPolicy } from './limit-policy.js'
@@ -17,7 +17,7 @@ export interface LimitCounters {
 }
 
 export interface LimitCounterOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   limits: Limits
   shared: SharedPolicy

@@ -1,7 +1,7 @@
 // Shared egress addresses (carrier NAT, offices): an address from which many distinct users log
 // in successfully gets a larger IP-wide budget. Distinct users per address per day are counted
 // in a Redis HyperLogLog (12 KiB at most, whatever the crowd), with an in-process cache in front.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type Logger } from 'pino'
 import { type Metrics } from '../infra/metrics.js'
 import { defineScript } from '../infra/redis-script.js'
@@ -16,7 +16,7 @@ export interface SharedAddresses {
 }
 
 export interface SharedAddressOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   /** Distinct successful users per day that make an address shared. */
   minUsers: number
@@ -40,7 +40,7 @@ interface Store {
   count: (ipKey: string) => Promise<number>
 }
 
-function redisStore (redis: Redis, keyPrefix: string): Store {
+function redisStore (redis: RedisClient, keyPrefix: string): Store {
   const add = defineScript(redis, 'lgSharedAdd', 1, ADD)
   const key = (ipKey: string) => `${keyPrefix}shared:${ipKey}`
   return {

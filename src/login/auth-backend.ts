@@ -6,7 +6,7 @@ import { type Logger } from 'pino'
 import { Pool } from 'undici'
 import { GatewayError } from '../errors.js'
 import { type BreakerState, type Metrics } from '../infra/metrics.js'
-import { type BreakerSettings, createBreaker, isBreakerRejection } from '../resilience/breaker.js'
+import { type Breaker, type BreakerSettings, createBreaker, isBreakerRejection } from '../resilience/breaker.js'
 import { createBulkhead } from '../resilience/bulkhead.js'
 import { createRetryBudget } from '../resilience/retry-budget.js'
 import { jitteredRetryAfter } from '../admission/readmission.js'
@@ -47,6 +47,8 @@ export interface HttpAuthBackendOptions {
   /** Share (0..1) of traffic that may be retried after a connection failure; 0: never retry. */
   retryRatio: number
   breaker: Omit<BreakerSettings, 'timeoutMs'>
+  /** Shares the breaker's state with other replicas (opt-in); returns how to stop. */
+  share?: (breaker: Breaker<never[], unknown>) => { close: () => void }
   log: Logger
   metrics: Metrics
 }
@@ -178,6 +180,7 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
   const openRetryAfter = () => Math.ceil(breaker.msUntilProbe() / 1000) + Math.floor(Math.random() * 3)
   const breaker = createBreaker('auth_backend', callVerify, { ...opts.breaker, timeoutMs: 2 * opts.timeoutMs + 1000 }, opts) // a retry may follow a failed attempt
   const bulkhead = createBulkhead(opts.maxConcurrent)
+  const sharing = opts.share?.(breaker as unknown as Breaker<never[], unknown>)
 
   return {
     async verify (credentials) {
@@ -201,6 +204,7 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
     breakerState: breaker.state,
     onBreakerChange: breaker.onStateChange,
     async close () {
+      sharing?.close()
       breaker.shutdown()
       await pool.close()
     }

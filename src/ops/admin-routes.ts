@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type Config } from '../config.js'
 import { type MaintenanceWindow, maintenancePhase } from '../admission/maintenance.js'
 import { type MaintenanceState } from '../admission/maintenance-state.js'
@@ -25,7 +25,7 @@ export interface AdminDeps {
   guards: LoginGuards
   metrics: Metrics
   stats: StatsSampler
-  redis: Redis | null
+  redis: RedisClient | null
   authBackend: AuthBackend
   sessions: SessionStore
   maintenance: MaintenanceState

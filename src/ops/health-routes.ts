@@ -1,7 +1,7 @@
 // Liveness, readiness and metrics. Readiness reports degraded dependencies but stays 200 while
 // the gateway can still answer every request clearly; only a draining process says 503.
 import { type FastifyPluginAsync } from 'fastify'
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type AuthBackend } from '../login/auth-backend.js'
 import { type Metrics } from '../infra/metrics.js'
 import { maintenancePhase } from '../admission/maintenance.js'
@@ -9,7 +9,7 @@ import { type MaintenanceState } from '../admission/maintenance-state.js'
 import { type Admission } from '../pipeline/admission.js'
 
 export interface HealthDeps {
-  redis: Redis | null
+  redis: RedisClient | null
   authBackend: AuthBackend
   maintenance: MaintenanceState
   admission: Admission
@@ -18,7 +18,7 @@ export interface HealthDeps {
   isDraining: () => boolean
 }
 
-export async function checkRedis (redis: Redis | null): Promise<'ok' | 'down' | 'not_configured'> {
+export async function checkRedis (redis: RedisClient | null): Promise<'ok' | 'down' | 'not_configured'> {
   if (redis === null) return 'not_configured'
   try {
     await redis.ping()

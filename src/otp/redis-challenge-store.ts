@@ -1,5 +1,5 @@
 // Challenges in Redis: one hash per challenge, tagged by its own id, expiring with it.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { defineScript } from '../infra/redis-script.js'
 import { seal, unseal } from '../infra/seal.js'
 import { guardStore, type StoreHealth } from '../infra/store-guard.js'
@@ -33,7 +33,7 @@ return redis.call('HINCRBY', KEYS[1], 'a', 1)`
 // readable personal data, even for the few minutes a challenge lives.
 const SEAL = 'otp-destination'
 
-export function createRedisChallengeStore ({ redis, keyPrefix, secret, health, now }: { redis: Redis, keyPrefix: string, secret: string, health: StoreHealth, now: () => number }): ChallengeStore {
+export function createRedisChallengeStore ({ redis, keyPrefix, secret, health, now }: { redis: RedisClient, keyPrefix: string, secret: string, health: StoreHealth, now: () => number }): ChallengeStore {
   const key = (id: string) => `${keyPrefix}otp:{${id}}`
   const claimScript = defineScript(redis, 'lgOtpClaimSend', 1, CLAIM_SEND)
   const releaseScript = defineScript(redis, 'lgOtpReleaseSend', 1, RELEASE_SEND)

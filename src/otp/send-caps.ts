@@ -2,7 +2,7 @@
 // calling code per hour, across all challenges and replicas. Destinations are counted under a
 // keyed hash, never as numbers or addresses.
 import { createHmac } from 'node:crypto'
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min'
 import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from '../limits/counter.js'
@@ -16,7 +16,7 @@ export interface SendCaps {
 }
 
 export interface SendCapOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   secret: string
   perDestinationPerDay: number

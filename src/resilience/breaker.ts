@@ -22,8 +22,12 @@ export interface BreakerSettings {
 export interface Breaker<A extends unknown[], R> {
   fire: (...args: A) => Promise<R>
   state: () => BreakerState
-  /** Called on every state change, after the breaker's own bookkeeping. */
-  onStateChange: (listener: (state: BreakerState) => void) => void
+  /** Called on every state change, after the breaker's own bookkeeping; `forced` for open()/close(). */
+  onStateChange: (listener: (state: BreakerState, forced: boolean) => void) => void
+  /** Opens (or re-opens, restarting the reset timer) from outside: another replica's verdict. */
+  open: () => void
+  /** Closes from outside: another replica's probe found the dependency back. */
+  close: () => void
   /** Milliseconds until an open breaker lets a probe through (0 when closed). */
   msUntilProbe: () => number
   shutdown: () => void
@@ -77,14 +81,15 @@ export function createBreaker<A extends unknown[], R> (
       (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
   })
   let openedAt = 0
-  const listeners: Array<(state: BreakerState) => void> = []
+  let forcing = false
+  const listeners: Array<(state: BreakerState, forced: boolean) => void> = []
 
   const state = (): BreakerState => breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'
   const record = (next: BreakerState) => {
     for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === next ? 1 : 0)
     metrics.breakerTransitions.inc({ breaker: name, state: next })
     if (next === 'open') slow?.reset()
-    for (const listener of listeners) listener(next)
+    for (const listener of listeners) listener(next, forcing)
   }
   for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === 'closed' ? 1 : 0)
 
@@ -110,6 +115,8 @@ export function createBreaker<A extends unknown[], R> (
     fire: (...args: A) => breaker.fire(...args),
     state,
     onStateChange: listener => { listeners.push(listener) },
+    open: () => { forcing = true; try { breaker.open() } finally { forcing = false } },
+    close: () => { forcing = true; try { breaker.close() } finally { forcing = false } },
     // opossum's timer runs on the real clock, so this does too.
     msUntilProbe: () => breaker.opened ? Math.max(0, openedAt + settings.resetTimeoutMs - Date.now()) : 0,
     shutdown: () => breaker.shutdown()

@@ -4,7 +4,7 @@
 // version once a second and loads a new one. Without Redis the rules live in this process.
 import { readFile, stat } from 'node:fs/promises'
 import { unwatchFile, watchFile } from 'node:fs'
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { type Logger } from 'pino'
 import { type CompiledRules, formatRuleErrors, parseRules as parseRulesFile, type RuleError } from './rules-file.js'
 import { rulesVersion } from './rule-engine.js'
@@ -29,7 +29,7 @@ export interface RulesState {
 }
 
 export interface RulesStateOptions {
-  redis: Redis | null
+  redis: RedisClient | null
   keyPrefix: string
   file: string
   /** Every rule runs in shadow mode (demo mode): matches are recorded, nothing is acted on. */

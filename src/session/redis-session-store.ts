@@ -1,7 +1,7 @@
 // Sessions in Redis. Per user: one hash per session and a sorted set indexing them by creation
 // time, all under the user's hash tag so each script touches a single Cluster slot. Issuing
 // (with eviction) and checking (with the sliding touch) are one script call each.
-import { type Redis } from 'ioredis'
+import { type RedisClient } from '../infra/redis.js'
 import { defineScript } from '../infra/redis-script.js'
 import { guardStore, type StoreHealth } from '../infra/store-guard.js'
 import { judgeSession, retentionMs, type SessionPolicy, type SessionRecord, type SessionView, touchSession } from './session-policy.js'
@@ -61,7 +61,7 @@ redis.call('DEL', KEYS[1])
 return ended`
 
 export interface RedisSessionStoreOptions {
-  redis: Redis
+  redis: RedisClient
   keyPrefix: string
   secret: string
   policy: SessionPolicy

@@ -39,10 +39,10 @@ async function ping (port: number): Promise<boolean> {
   })
 }
 
-function spawnRedis (port: number): ChildProcess {
+function spawnRedis (port: number, extraArgs: readonly string[]): ChildProcess {
   const child = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--loglevel', 'warning', '--protected-mode', 'no'
+    '--loglevel', 'warning', '--protected-mode', 'no', ...extraArgs
   ], { stdio: 'ignore' })
   child.on('error', err => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -52,7 +52,7 @@ function spawnRedis (port: number): ChildProcess {
   return child
 }
 
-async function waitUntilUp (port: number, child: ChildProcess): Promise<void> {
+export async function waitUntilUp (port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${port} exited`)
@@ -62,9 +62,10 @@ async function waitUntilUp (port: number, child: ChildProcess): Promise<void> {
   throw new Error(`redis-server on port ${port} did not start within 10 s`)
 }
 
-export async function startRedisServer (): Promise<RedisProcess> {
-  const port = await freePort()
-  let child = spawnRedis(port)
+/** A redis-server on a free port (or `port`); `extraArgs` for replicas and cluster nodes. */
+export async function startRedisServer (extraArgs: readonly string[] = [], port?: number): Promise<RedisProcess> {
+  port ??= await freePort()
+  let child = spawnRedis(port, extraArgs)
   await waitUntilUp(port, child)
 
   async function kill (): Promise<void> {
@@ -81,7 +82,7 @@ export async function startRedisServer (): Promise<RedisProcess> {
     thaw: () => { child.kill('SIGCONT') },
     async restart () {
       await kill()
-      child = spawnRedis(port)
+      child = spawnRedis(port, extraArgs)
       await waitUntilUp(port, child)
     },
     stop: kill

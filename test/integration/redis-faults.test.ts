@@ -34,7 +34,7 @@ describe('the Redis client', () => {
   it('never replays a command that was in flight when the connection died, so nothing counts twice', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
-    const client = createRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
     onTestFinished(() => { client.disconnect() })
     await waitForRedis(client, 2000)
 
@@ -50,7 +50,7 @@ describe('the Redis client', () => {
   it('fails a command at once while disconnected instead of queueing it', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
-    const client = createRedis({ url: server.url, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
     onTestFinished(() => { client.disconnect() })
     await waitForRedis(client, 2000)
     await server.kill()

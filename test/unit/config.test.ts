@@ -102,6 +102,22 @@ describe('README configuration table', () => {
   })
 })
 
+describe('Redis topologies', () => {
+  const production = { AUTH_BACKEND_URL: 'http://b', GATEWAY_SECRET: 's'.repeat(32) }
+  it('take one node, sentinels with their master, or cluster seed nodes', () => {
+    expect(loadConfig({ ...production, REDIS_URL: 'redis://r:6379' }).redis).toEqual({ kind: 'single', url: 'redis://r:6379' })
+    expect(loadConfig({ ...production, REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_MASTER: 'lg', REDIS_PASSWORD: 'pw' }).redis)
+      .toEqual({ kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }], master: 'lg', password: 'pw' })
+    expect(loadConfig({ ...production, REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis).toEqual({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] })
+  })
+
+  it('name what is missing or malformed', () => {
+    expect(configError({ ...production, REDIS_SENTINELS: 's1:26379' }).message).toMatch(/REDIS_SENTINEL_MASTER is missing/)
+    expect(configError({ ...production, REDIS_CLUSTER_NODES: 'n1' }).message).toMatch(/REDIS_CLUSTER_NODES="n1" is invalid/)
+    expect(configError({ ...production, REDIS_CLUSTER_NODES: 'n1:7000', REDIS_PASSWORD: 'x', REDIS_URL: 'redis://r' }).message).not.toContain('"x"')
+  })
+})
+
 describe('configuration errors', () => {
   it('never print a secret or a Redis password', () => {
     const message = configError({ ADMIN_TOKEN: 'hunter2-short', GATEWAY_SECRET: 'tiny-secret', REDIS_URL: 'redis://:p4ssw0rd@h:1 x' }).message
@@ -113,6 +129,6 @@ describe('configuration errors', () => {
 
   it('refuse SameSite=None without Secure, and Redis topologies this version cannot use', () => {
     expect(configError({ SESSION_COOKIE_SAMESITE: 'none' }).message).toMatch(/SESSION_COOKIE_SAMESITE=none needs SESSION_COOKIE_SECURE=true/)
-    expect(configError({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm' }).message).toMatch(/REDIS_SENTINELS is set/)
+    expect(configError({ REDIS_SENTINELS: 'a:26379', REDIS_URL: 'redis://r' }).message).toMatch(/REDIS_URL and REDIS_SENTINELS are both set/)
   })
 })

@@ -4,7 +4,6 @@
 
 export const TRAFFIC_CLASSES = ['honest', 'stuffing', 'brute-force', 'bot', 'sms-pumping'] as const
 export type TrafficClass = typeof TRAFFIC_CLASSES[number]
-export const ATTACK_CLASSES: readonly TrafficClass[] = ['stuffing', 'brute-force', 'bot', 'sms-pumping']
 
 /** Which request of a flow this was. `idle` keeps a connection busy while its users wait. */
 export type Step = 'login' | 'otp_send' | 'otp_verify' | 'verify_direct' | 'idle'

@@ -2,6 +2,7 @@
 // through tsx exactly as `npm start` runs the gateway.
 import { openSync, closeSync } from 'node:fs'
 import { type BackendFaults, type SecondStats } from '../mocks/auth-backend.js'
+import { type GatewayBuild } from './build.js'
 import { freePort, type Managed, spawnManaged, waitFor } from './processes.js'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
@@ -54,14 +55,21 @@ export interface GatewayLaunch {
   logPath: string
   /** Directory for a V8 CPU profile (written when the gateway exits on SIGTERM). */
   cpuProfDir?: string
+  /** The checkout whose src/server.ts runs (default: this one). */
+  root?: string
+  /** A compiled build to run with plain node instead of src/ through tsx. */
+  build?: GatewayBuild
 }
 
 export async function startGatewayProcess (o: GatewayLaunch): Promise<GatewayProcess> {
   const port = await freePort()
   const log = openSync(o.logPath, 'a')
   const prof = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir]
-  const child = spawnManaged('gateway', process.execPath, [...prof, '--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT, env: { ...baseEnv(), ...o.env, PORT: String(port), HOST: '127.0.0.1' }, output: log
+  const entry = o.build === undefined ? ['--import', 'tsx', 'src/server.ts'] : [o.build.entry]
+  const child = spawnManaged('gateway', process.execPath, [...prof, ...entry], {
+    cwd: o.build?.dir ?? o.root ?? ROOT,
+    env: { ...baseEnv(), ...(o.build === undefined ? {} : { NODE_ENV: 'production' }), ...o.env, PORT: String(port), HOST: '127.0.0.1' },
+    output: log
   })
   closeSync(log)
   const url = `http://127.0.0.1:${port}`

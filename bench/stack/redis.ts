@@ -1,5 +1,5 @@
 // The bench's own redis-server on a free loopback port: killed and restarted by the
-// redis-outage scenario, and asked (INFO commandstats) how many commands the gateway sent.
+// redis-outage scenario, and asked (INFO) how many commands and round trips the gateway made.
 import { connect } from 'node:net'
 import { freePort, type Managed, spawnManaged, waitFor } from './processes.js'
 
@@ -10,9 +10,11 @@ export interface RedisControl {
   kill: () => Promise<void>
   /** A fresh, empty server on the same port. */
   restart: () => Promise<void>
-  /** Commands executed so far, INFO excluded (the bench's own reads). */
-  commands: () => Promise<number>
+  /** Counters so far, from one INFO call. */
+  stats: () => Promise<RedisStats>
   stop: () => Promise<void>
+  /** The running server's process id. */
+  pid: () => number | undefined
 }
 
 /** One RESP command over a fresh socket; resolves with the raw reply text. */
@@ -33,11 +35,39 @@ export async function redisCommand (port: number, command: string, timeoutMs = 1
   })
 }
 
-/** Total calls in INFO commandstats, leaving out INFO itself (pure). */
-export function countCommands (info: string): number {
-  return [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
-    .filter(m => m[1] !== 'info')
-    .reduce((sum, m) => sum + Number(m[2]), 0)
+export interface RedisStats {
+  /** Commands executed, those run inside Lua scripts included; INFO (the bench's own) left out. */
+  commands: number
+  /**
+   * Read events on client sockets: a batch of pipelined commands is one read, so for a client
+   * like ioredis this is about one per round trip (auto-pipelining merges concurrent requests').
+   */
+  reads: number
+  /** Calls per command name, INFO left out. */
+  byCommand: Record<string, number>
+}
+
+/** The counters from the text of INFO all (pure). */
+export function parseRedisStats (info: string): RedisStats {
+  const byCommand: Record<string, number> = {}
+  for (const m of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
+    if (m[1] !== undefined && m[1] !== 'info') byCommand[m[1]] = Number(m[2])
+  }
+  const commands = Object.values(byCommand).reduce((a, b) => a + b, 0)
+  const reads = Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1] ?? NaN)
+  return { commands, reads, byCommand }
+}
+
+/** Commands per unit of work between two INFO readings, the busiest first, as text (pure). */
+export function topCommands (before: RedisStats, after: RedisStats, per: number, top = 6): string {
+  if (per <= 0) return ''
+  return Object.entries(after.byCommand)
+    .map(([name, n]) => [name, (n - (before.byCommand[name] ?? 0)) / per] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ')
 }
 
 export async function startRedis (): Promise<RedisControl> {
@@ -58,7 +88,8 @@ export async function startRedis (): Promise<RedisControl> {
       await child.stop('SIGKILL')
       child = await launch()
     },
-    commands: async () => countCommands(await redisCommand(port, 'INFO commandstats')),
-    stop: async () => { await child.stop('SIGKILL') }
+    stats: async () => parseRedisStats(await redisCommand(port, 'INFO all')),
+    stop: async () => { await child.stop('SIGKILL') },
+    pid: () => child.alive() ? child.child.pid : undefined
   }
 }

@@ -12,9 +12,10 @@ export interface Outgoing {
 
 export interface Agent {
   next: () => Outgoing
-  answer: (answer: Answer) => void
-  /** The last request got no answer (timeout or reset). */
-  lost: () => void
+  /** The answer to the last request, which took `latencyMs`. */
+  answer: (answer: Answer, latencyMs: number) => void
+  /** The last request got no answer (timeout or reset) after `latencyMs`. */
+  lost: (latencyMs: number) => void
 }
 
 /** One agent per connection; `connection` numbers them from 0 for seeding. */

@@ -69,3 +69,35 @@ export function createBotAgent (o: BotOptions): Agent {
     ...silent
   }
 }
+
+export interface FloodOptions {
+  /** Shared by all connections: hands out the next never-used address number. */
+  nextAddress: () => number
+  random: Random
+}
+
+/**
+ * An address flood: every address makes two attempts and is never seen again, so each leaves
+ * a blocked key behind (with ip_attempts at one point) for the gateway to remember.
+ */
+export function createFloodAgent (o: FloodOptions): Agent {
+  let address = ''
+  let second = false
+  // Browser headers: the flood is about what the limits remember, not what a bot filter sees.
+  const identity = browserIdentity(o.random)
+  return {
+    next () {
+      if (!second) address = floodAddress(o.nextAddress())
+      second = !second
+      return login(browserHeaders(identity, address, JSON_TYPE), loginBody(`user${Math.floor(o.random() * 1e6)}`, 'password1', false))
+    },
+    ...silent
+  }
+}
+
+/** The n-th flood address: distinct for every n below 2^24, spread over /24s (pure). */
+export function floodAddress (n: number): string {
+  // An odd multiplier is a bijection modulo 2^24; the product stays below 2^53, so it is exact.
+  const v = (45 << 24) + (((n % 0x1000000) * 0x9E3779) % 0x1000000)
+  return [24, 16, 8, 0].map(s => (v >>> s) & 255).join('.')
+}

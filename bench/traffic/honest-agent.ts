@@ -34,6 +34,7 @@ export function createHonestAgent (o: HonestOptions): Agent {
   let account: Account | undefined
   let step: Outgoing['step'] = 'login'
   let flowStart = -1
+  let waited = 0
   let challengeId = ''
   let channel: Channel = 'sms'
   let switches = 0
@@ -41,7 +42,7 @@ export function createHonestAgent (o: HonestOptions): Agent {
   function end (ok: boolean, a: Answer | undefined) {
     if (account === undefined) return
     const code = a === undefined ? 'transport' : a.code === '' ? String(a.status) : a.code
-    o.recorder.flow('honest', flowStart, ok, code, a !== undefined && (a.status === 429 || BLOCKING.has(a.code)))
+    o.recorder.flow('honest', { startedAt: flowStart, ok, code, blocked: a !== undefined && (a.status === 429 || BLOCKING.has(a.code)), waitedMs: waited })
     if (ok) account.logins++
     else if (a?.retryAfterS !== undefined) account.notBefore = o.clock() + Math.min(a.retryAfterS, o.maxWaitS) * 1000
     if (ok && o.once) o.pool.retire(account)
@@ -96,17 +97,22 @@ export function createHonestAgent (o: HonestOptions): Agent {
         if (account === undefined) return IDLE
         step = 'login'
         flowStart = o.recorder.now()
+        waited = 0
       }
       return request(account)
     },
-    answer (a) {
+    answer (a, latencyMs) {
       if (account === undefined) return // an idle poll
+      waited += latencyMs
       const did = cookieValue(a.setCookies, 'did')
       if (did !== undefined) account.did = did
       if (step === 'login' || step === 'verify_direct') afterLogin(a)
       else if (step === 'otp_send') afterSend(a)
       else end(a.status === 200 && a.code === 'authenticated', a)
     },
-    lost () { end(false, undefined) }
+    lost (latencyMs) {
+      waited += latencyMs
+      end(false, undefined)
+    }
   }
 }

@@ -1,10 +1,11 @@
-// The load driver: one autocannon instance per traffic class, all running at once, each
+// The load driver: autocannon instances for every traffic class, all running at once, each
 // connection driven by its own agent. autocannon does the HTTP; the agents decide what to send
 // and the recorder keeps every answer with its latency and class.
 import autocannon from 'autocannon'
 import { readAnswer, type Step, type TrafficClass } from '../measure/classify.js'
 import { type Recorder } from '../measure/recorder.js'
-import { type AgentFactory } from './agent.js'
+import { type Agent, type AgentFactory } from './agent.js'
+import { staggerPlan } from './mix.js'
 
 export interface LoadSpec {
   cls: TrafficClass
@@ -33,10 +34,9 @@ export interface LoadResult {
   sent: number
   errors: number
   timeouts: number
-  durationS: number
 }
 
-function wire (client: autocannon.Client, cls: TrafficClass, agent: ReturnType<AgentFactory>, recorder: Recorder): void {
+function wire (client: autocannon.Client, cls: TrafficClass, agent: Agent, recorder: Recorder): void {
   let pending: Step | undefined
   let sentAt = 0
   let answered = false
@@ -44,8 +44,9 @@ function wire (client: autocannon.Client, cls: TrafficClass, agent: ReturnType<A
     setupRequest (request) {
       // A new request while the last is unanswered: autocannon reconnected after a timeout or reset.
       if (pending !== undefined && !answered) {
-        recorder.lost(cls, pending, performance.now() - sentAt)
-        agent.lost()
+        const latency = performance.now() - sentAt
+        if (pending !== 'idle') recorder.lost(cls, pending, latency)
+        agent.lost(latency)
       }
       const out = agent.next()
       pending = out.step
@@ -55,50 +56,72 @@ function wire (client: autocannon.Client, cls: TrafficClass, agent: ReturnType<A
     },
     onResponse (status, body, _context, headers) {
       const answer = readAnswer(status, body, headers ?? {})
+      const latency = performance.now() - sentAt
       answered = true
-      agent.answer(answer)
-      if (pending !== undefined && pending !== 'idle') recorder.answer(cls, pending, answer, performance.now() - sentAt)
+      agent.answer(answer, latency)
+      if (pending !== undefined && pending !== 'idle') recorder.answer(cls, pending, answer, latency)
     }
   }])
 }
 
-async function runOne (o: RunLoadOptions, spec: LoadSpec): Promise<{ instance: autocannon.Instance, done: Promise<LoadResult> }> {
-  let connection = 0
-  let resolveDone: (r: LoadResult) => void = () => {}
-  const done = new Promise<LoadResult>(resolve => { resolveDone = resolve })
+interface Instance {
+  stop: () => void
+  done: Promise<Omit<LoadResult, 'cls' | 'rate'>>
+}
+
+function start (o: RunLoadOptions, cls: TrafficClass, connections: number, rate: number | undefined, durationS: number, agents: () => Agent): Instance {
+  let resolveDone: (r: Omit<LoadResult, 'cls' | 'rate'>) => void = () => {}
+  const done = new Promise<Omit<LoadResult, 'cls' | 'rate'>>(resolve => { resolveDone = resolve })
   const instance = autocannon({
     url: o.url,
-    connections: spec.connections,
-    duration: o.durationS,
+    connections,
+    duration: Math.max(0.1, durationS),
     timeout: o.requestTimeoutS ?? 10,
-    ...(spec.rate === undefined ? {} : { overallRate: spec.rate }),
-    setupClient: client => wire(client, spec.cls, spec.makeAgent(connection++), o.recorder)
+    // autocannon checks for the end of the run once per sample: sample often to end on time.
+    sampleInt: 100,
+    ...(rate === undefined ? {} : { overallRate: rate }),
+    setupClient: client => wire(client, cls, agents(), o.recorder)
   }, (err: unknown, result: autocannon.Result) => {
-    if (err !== null && err !== undefined) {
-      resolveDone({ cls: spec.cls, connections: spec.connections, rate: spec.rate, sent: 0, errors: 1, timeouts: 0, durationS: 0 })
-      return
-    }
-    resolveDone({ cls: spec.cls, connections: spec.connections, rate: spec.rate, sent: result.requests.sent, errors: result.errors, timeouts: result.timeouts, durationS: result.duration })
+    const failed = err !== null && err !== undefined
+    resolveDone({ connections, sent: failed ? 0 : result.requests.sent, errors: failed ? 1 : result.errors, timeouts: failed ? 0 : result.timeouts })
   })
-  return { instance, done }
+  return { stop: () => instance.stop(), done }
+}
+
+/** One class: closed model in one instance; open model paced over staggered instances. */
+async function runClass (o: RunLoadOptions, spec: LoadSpec, register: (stop: () => void) => void): Promise<LoadResult> {
+  let connection = 0
+  const agents = () => spec.makeAgent(connection++)
+  const parts = spec.rate === undefined
+    ? [{ rate: undefined, connections: spec.connections, offsetMs: 0 }]
+    : staggerPlan(spec.rate, spec.connections)
+  const results = await Promise.all(parts.map(async p => {
+    if (p.offsetMs > 0) await new Promise(resolve => setTimeout(resolve, p.offsetMs))
+    if (o.signal?.aborted === true) return { connections: 0, sent: 0, errors: 0, timeouts: 0 }
+    // Staggered instances end together: each runs for what is left of the phase.
+    const instance = start(o, spec.cls, p.connections, p.rate, o.durationS - p.offsetMs / 1000, agents)
+    register(instance.stop)
+    return await instance.done
+  }))
+  const sum = (k: 'connections' | 'sent' | 'errors' | 'timeouts') => results.reduce((a, r) => a + r[k], 0)
+  return { cls: spec.cls, rate: spec.rate, connections: sum('connections'), sent: sum('sent'), errors: sum('errors'), timeouts: sum('timeouts') }
 }
 
 /** Runs every class's load for `durationS` (or until stopped) and resolves when all are done. */
 export async function runLoad (o: RunLoadOptions): Promise<LoadResult[]> {
-  const runs = await Promise.all(o.loads.map(async spec => await runOne(o, spec)))
-  const stopAll = () => { for (const r of runs) r.instance.stop() }
-  const onAbort = () => stopAll()
-  o.signal?.addEventListener('abort', onAbort, { once: true })
+  const stops: Array<() => void> = []
+  let stopped = false
+  const stopAll = () => { stopped = true; for (const stop of stops) stop() }
+  const register = (stop: () => void) => { stops.push(stop); if (stopped) stop() }
+  o.signal?.addEventListener('abort', stopAll, { once: true })
   // Bounded in time whatever happens: autocannon's own timer, then this backstop.
   const backstop = setTimeout(stopAll, (o.durationS + 15) * 1000)
-  const poll = o.stopWhen === undefined
-    ? undefined
-    : setInterval(() => { if (o.stopWhen?.() === true) stopAll() }, 250)
+  const poll = o.stopWhen === undefined ? undefined : setInterval(() => { if (o.stopWhen?.() === true) stopAll() }, 250)
   try {
-    return await Promise.all(runs.map(async r => await r.done))
+    return await Promise.all(o.loads.map(async spec => await runClass(o, spec, register)))
   } finally {
     clearTimeout(backstop)
     if (poll !== undefined) clearInterval(poll)
-    o.signal?.removeEventListener('abort', onAbort)
+    o.signal?.removeEventListener('abort', stopAll)
   }
 }

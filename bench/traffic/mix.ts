@@ -21,9 +21,9 @@ export interface ClassLoad {
 }
 
 // Connections an open-model class gets per request/s of its rate: enough to keep arrivals on
-// schedule while answers take up to 250 ms. Slower answers make it fall behind (the report says).
-const CONNECTIONS_PER_RATE = 0.25
-const MAX_AUTO_CONNECTIONS = 200
+// schedule while answers take up to a second. Slower answers make it fall behind (the report says).
+const CONNECTIONS_PER_RATE = 1
+const MAX_AUTO_CONNECTIONS = 300
 
 /** Splits `total` into integers proportional to `weights`, each at least `min` (largest remainder). */
 export function apportion (total: number, weights: readonly number[], min = 1): number[] {
@@ -64,4 +64,24 @@ export function scaleModel (model: LoadModel, factor: number): LoadModel {
   const scaled: LoadModel = { kind: 'open', rate: Math.max(1, Math.round(model.rate * factor)) }
   if (model.connections !== undefined) scaled.connections = Math.max(1, Math.round(model.connections * factor))
   return scaled
+}
+
+export interface PacedInstance {
+  rate: number
+  connections: number
+  /** When this instance starts, after the first. */
+  offsetMs: number
+}
+
+// autocannon paces a connection by letting it send its whole per-second quota at the start of
+// each second. Alone, that turns a "fixed arrival rate" into one burst a second; split over
+// instances started evenly through the second, the bursts become small and evenly spaced.
+const MAX_PACED_INSTANCES = 20
+
+/** How an open-model class is spread over staggered autocannon instances (pure). */
+export function staggerPlan (rate: number, connections: number, maxInstances = MAX_PACED_INSTANCES): PacedInstance[] {
+  const k = Math.max(1, Math.min(maxInstances, Math.floor(rate), Math.floor(connections)))
+  const rates = apportion(rate, Array.from({ length: k }, () => 1))
+  const conns = apportion(connections, Array.from({ length: k }, () => 1))
+  return rates.map((r, i) => ({ rate: r, connections: Math.max(1, Math.min(r, conns[i] ?? 1)), offsetMs: Math.round((i * 1000) / k) }))
 }

@@ -1,0 +1,52 @@
+// credential-stuffing: the honest peak with an attack on top. Leaked pairs from a rotating
+// proxy pool (and some scattered botnet hosts), brute force on five real accounts whose owners
+// keep logging in, declared bots, and SMS pumping through attacker-owned accounts.
+import { PUMP_PREFIX } from '../traffic/population.js'
+import { blockedAtLeast, commonObjectives, extraObjective, falsePositives, honestSuccess } from './objectives.js'
+import { createTrafficKit, DEFAULT_POPULATION } from './traffic-kit.js'
+import { type Scenario } from './types.js'
+
+export const ATTACK_MIX = [
+  { cls: 'honest' as const, weight: 0.4 },
+  { cls: 'stuffing' as const, weight: 0.35 },
+  { cls: 'brute-force' as const, weight: 0.1 },
+  { cls: 'bot' as const, weight: 0.1 },
+  { cls: 'sms-pumping' as const, weight: 0.05 }
+]
+
+// The gateway's default OTP_SENDS_PER_DESTINATION_PER_DAY.
+const SENDS_PER_NUMBER_PER_DAY = 10
+
+export const credentialStuffing: Scenario = {
+  name: 'credential-stuffing',
+  summary: 'Honest peak plus an attack: 35% credential stuffing from a rotating proxy pool, 10% brute force on five real accounts, 10% declared bots, 5% SMS pumping, 40% honest users.',
+  defaults: { durationS: 20, model: { kind: 'open', rate: 400 } },
+  needsOwnStack: false,
+  async run (ctx) {
+    const kit = createTrafficKit(ctx.stack, ctx.recorder, DEFAULT_POPULATION)
+    // The brute-forced accounts' owners have logged in before (warm-up goes through them first).
+    await ctx.warmUp({ name: 'warm-up', durationS: 3, loads: kit.loads([{ cls: 'honest', weight: 1 }], { kind: 'closed', connections: 4 }) })
+    await ctx.phase({ name: 'attack', durationS: ctx.options.durationS, loads: kit.loads(ATTACK_MIX, ctx.options.model) })
+    const pumped = ctx.stack.sinks?.deliveriesTo(PUMP_PREFIX)
+    const owners = kit.pool.accounts.filter(a => kit.bruteTargets.includes(a.username))
+    return {
+      kind: 'ran',
+      extras: {
+        pumpNumbersReached: pumped?.size ?? null,
+        pumpCodesDelivered: pumped === undefined ? null : [...pumped.values()].reduce((a, b) => a + b, 0),
+        maxCodesToOnePumpNumber: pumped === undefined ? null : Math.max(0, ...pumped.values()),
+        bruteForcedOwnersWithDeviceCookie: owners.filter(a => a.did !== undefined).length,
+        bruteForcedOwnersLogins: owners.reduce((a, o) => a + o.logins, 0)
+      }
+    }
+  },
+  objectives: input => [
+    ...commonObjectives(input),
+    honestSuccess(input, 0.99),
+    falsePositives(input, 0.01),
+    blockedAtLeast(input, 'stuffing', 0.95),
+    blockedAtLeast(input, 'brute-force', 0.95),
+    blockedAtLeast(input, 'bot', 0.95),
+    extraObjective(input, 'maxCodesToOnePumpNumber', 'codes delivered to one premium number (cap per day)', '<=', SENDS_PER_NUMBER_PER_DAY, 'count')
+  ]
+}

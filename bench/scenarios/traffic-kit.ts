@@ -1,0 +1,77 @@
+// Builds each class's agents for a scenario: one honest population shared by all phases (so
+// cookies and Retry-After waits carry over), and attackers with their address pools.
+import { type TrafficClass } from '../measure/classify.js'
+import { type Recorder } from '../measure/recorder.js'
+import { type Stack } from '../stack/stack.js'
+import { type AccountPool, buildAccounts, createAccountPool } from '../traffic/account-pool.js'
+import { botnetAddress, datacenterAddresses, proxyPool, seededRandom } from '../traffic/addresses.js'
+import { type AgentFactory } from '../traffic/agent.js'
+import { createBotAgent, createBruteForceAgent, createStuffingAgent } from '../traffic/attack-agents.js'
+import { createHonestAgent } from '../traffic/honest-agent.js'
+import { type LoadSpec } from '../traffic/load.js'
+import { type ClassShare, type LoadModel, splitLoad } from '../traffic/mix.js'
+import { pickHonestIndices } from '../traffic/population.js'
+import { createPumpAgent } from '../traffic/pump-agent.js'
+
+export interface PopulationSpec {
+  size: number
+  /** Share of users with a second factor; forced to 0 against a remote target (codes unreadable). */
+  mfaShare: number
+  natShare: number
+  natAddresses: number
+  formShare: number
+  /** Users log in once and are done (a crowd). */
+  once?: boolean
+  /** Start further into the directory, for a second population that shares no account with the first. */
+  offset?: number
+}
+
+export interface TrafficKit {
+  pool: AccountPool
+  /** Usernames the brute forcers attack: the first accounts, which warm-up logs in first. */
+  bruteTargets: readonly string[]
+  loads: (mix: readonly ClassShare[], model: LoadModel, target?: 'gateway' | 'backend') => LoadSpec[]
+}
+
+export const DEFAULT_POPULATION: PopulationSpec = { size: 20_000, mfaShare: 0.2, natShare: 0.1, natAddresses: 64, formShare: 0.2 }
+
+export function createTrafficKit (stack: Stack, recorder: Recorder, spec: PopulationSpec, seed = 7): TrafficKit {
+  const mfaShare = stack.sinks === undefined ? 0 : spec.mfaShare
+  const accounts = buildAccounts({ indices: pickHonestIndices(spec.size, mfaShare, spec.offset ?? 0), natShare: spec.natShare, natAddresses: spec.natAddresses, formShare: spec.formShare, seed })
+  const pool = createAccountPool(accounts)
+  const bruteTargets = accounts.slice(0, 5).map(a => a.username)
+  const knownUsernames = accounts.filter((_, i) => i % 7 === 3).map(a => a.username)
+  const stuffingPool = proxyPool(4)
+  const pumpPool = proxyPool(2, [185, 220])
+
+  const factory = (cls: TrafficClass, target: 'gateway' | 'backend', base: number): AgentFactory => {
+    switch (cls) {
+      case 'honest':
+        return () => createHonestAgent({ pool, recorder, mailbox: stack.sinks?.mailbox, target, clock: () => performance.now(), maxWaitS: 30, once: spec.once === true })
+      case 'stuffing':
+        return c => {
+          const random = seededRandom(base + c)
+          // About one attempt in ten comes from scattered botnet hosts that share no /24, so
+          // neither per-address nor per-subnet limits can add them up.
+          const addresses = [...stuffingPool, ...Array.from({ length: 110 }, () => botnetAddress(random))]
+          return createStuffingAgent({ random, addresses, knownUsernames, knownShare: 0.25 })
+        }
+      case 'brute-force':
+        return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: datacenterAddresses(2, 20) })
+      case 'bot':
+        return c => createBotAgent({ random: seededRandom(base + c), addresses: datacenterAddresses(3, 30) })
+      case 'sms-pumping':
+        return c => createPumpAgent({ random: seededRandom(base + c), accounts: Array.from({ length: 20 }, (_, i) => i + 1), addresses: pumpPool })
+    }
+  }
+
+  let calls = 0
+  return {
+    pool,
+    bruteTargets,
+    loads (mix, model, target = 'gateway') {
+      calls++
+      return splitLoad(mix, model).map((l, i) => ({ ...l, makeAgent: factory(l.cls, target, seed * 1_000_000 + calls * 10_000 + i * 1000) }))
+    }
+  }
+}

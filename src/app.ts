@@ -19,6 +19,7 @@ import { demoRoutes } from './demo/demo-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
+import { registerOpenApi } from './ops/openapi.js'
 import { createStatsSampler } from './ops/stats-sampler.js'
 import { otpRoutes } from './otp/otp-routes.js'
 import { createIdentifyClient } from './pipeline/identify-client.js'
@@ -55,6 +56,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifyFormbody, { bodyLimit: config.BODY_LIMIT_BYTES })
   await registerPressureShedding(app, config, metrics)
   app.removeContentTypeParser('text/plain') // bodies are JSON or form-urlencoded; the rest is 415
+  await registerOpenApi(app) // before the routes: it describes them as they are added
 
   await app.register(healthRoutes, { ...parts, metrics, now, isDraining: () => draining })
   await app.register(problemDocsRoute)

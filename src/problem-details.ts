@@ -153,7 +153,7 @@ export function createProblemSender (typeBase: string) {
 
 /** GET /problems/:code: what a problem `type` URI names, for people reading a problem document. */
 export const problemDocsRoute: FastifyPluginAsync = async function problemDocsRoute (app) {
-  app.get<{ Params: { code: string } }>('/problems/:code', async function problemDoc (request) {
+  app.get<{ Params: { code: string } }>('/problems/:code', { schema: { tags: ['ops'], summary: 'What a problem code means, in English and Chinese' } }, async function problemDoc (request) {
     const code = request.params.code
     if (!isProblemCode(code)) throw new GatewayError('not_found')
     const { status, title, detail } = PROBLEMS[code]

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox'
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { maintenancePhase } from '../admission/maintenance.js'
 import { type MaintenanceState } from '../admission/maintenance-state.js'
+import { tagRoutes } from '../ops/openapi.js'
 import { type Delivery } from '../otp/delivery.js'
 import { type Outbox } from '../otp/providers/demo-provider.js'
 import { type DemoFaults } from './demo-faults.js'
@@ -33,6 +34,7 @@ export const demoRoutes: FastifyPluginAsyncTypebox<DemoRouteDeps> = async functi
     maintenance: maintenancePhase(deps.maintenance.current(), deps.now()) === 'active'
   })
 
+  tagRoutes(app, 'demo')
   app.get('/demo/outbox', async function demoOutbox () {
     return { messages: deps.outbox.list() }
   })

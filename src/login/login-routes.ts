@@ -9,6 +9,8 @@ import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type StoreHealth, storeUnavailable } from '../infra/store-guard.js'
 import { type Admission } from '../pipeline/admission.js'
+import { Type } from '@sinclair/typebox'
+import { Authenticated, OtpRequired, problems, tagRoutes } from '../ops/openapi.js'
 import { type Attempts } from '../pipeline/attempt.js'
 import { invalidRequest } from '../problem-details.js'
 import { needsSecondFactor } from '../otp/challenge.js'
@@ -60,8 +62,17 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     attempts.record(request, reply)
   }
 
+  tagRoutes(app, 'login')
   app.post('/auth/login', {
-    schema: { body: LoginBody },
+    schema: {
+      summary: 'Sign in with a username and password (JSON or form-urlencoded)',
+      body: LoginBody,
+      response: {
+        200: Type.Union([Authenticated, OtpRequired]),
+        ...problems('invalid_request', 'invalid_credentials', 'request_blocked', 'challenge_required', 'payload_too_large', 'unsupported_media_type',
+          'too_many_attempts', 'auth_unavailable', 'otp_delivery_failed', 'maintenance', 'overloaded', 'session_store_unavailable')
+      }
+    },
     config: { criticality: 'normal' }, // a brand-new login is shed first under pressure
     // Headers only, before the body is read: denied addresses, maintenance, ramp, free slot.
     onRequest: [deps.identifyClient, deps.admission.admit('normal')],
@@ -85,7 +96,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
       const [challenge] = await Promise.all([otp.start(secondFactor, userKey), attempts.succeeded(request, false)]) // one round trip
       if (request.attempt) request.attempt.outcome = 'otp_required'
       metrics.logins.inc({ outcome: 'otp_required' })
-      return { status: 'otp_required', ...challenge }
+      return { status: 'otp_required' as const, ...challenge }
     }
 
     // Issued together so that ioredis sends both in one round trip.
@@ -118,7 +129,7 @@ export function startSession (reply: FastifyReply, issued: IssuedSession, { conf
   metrics.sessionsEvicted.inc(issued.evicted)
   setSessionCookie(reply, issued, config)
   return {
-    status: 'authenticated',
+    status: 'authenticated' as const,
     userId: issued.session.userId,
     token: issued.token,
     expiresAt: new Date(issued.session.expiresAt).toISOString(),

@@ -18,6 +18,7 @@ import { invalidRequest } from '../problem-details.js'
 import { describeSession } from '../session/session-routes.js'
 import { type SessionStore } from '../session/session-store.js'
 import { checkRedis } from './health-routes.js'
+import { tagRoutes } from './openapi.js'
 import { VERSION } from './version.js'
 
 export interface AdminDeps {
@@ -63,6 +64,7 @@ function describeMaintenance (w: MaintenanceWindow | null, now: number) {
 }
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminDeps> = async function adminRoutes (app, deps) {
+  tagRoutes(app, 'admin')
   app.addHook('onRequest', async function requireAdminToken (request) {
     if (!tokenMatches(request.headers.authorization, deps.config.ADMIN_TOKEN)) throw new GatewayError('admin_token_invalid')
   })

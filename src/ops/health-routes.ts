@@ -7,6 +7,7 @@ import { type Metrics } from '../infra/metrics.js'
 import { maintenancePhase } from '../admission/maintenance.js'
 import { type MaintenanceState } from '../admission/maintenance-state.js'
 import { type Admission } from '../pipeline/admission.js'
+import { tagRoutes } from './openapi.js'
 
 export interface HealthDeps {
   redis: RedisClient | null
@@ -29,9 +30,10 @@ export async function checkRedis (redis: RedisClient | null): Promise<'ok' | 'do
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthDeps> = async function healthRoutes (app, deps) {
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  tagRoutes(app, 'ops')
+  app.get('/healthz', { schema: { summary: 'Liveness: 200 while the process runs' } }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async function readiness (_request, reply) {
+  app.get('/readyz', { schema: { summary: 'Readiness: ready, degraded or maintenance with checks; 503 while draining' } }, async function readiness (_request, reply) {
     const checks = {
       redis: await checkRedis(deps.redis),
       authBackend: deps.authBackend.breakerState(),
@@ -44,7 +46,7 @@ export const healthRoutes: FastifyPluginAsync<HealthDeps> = async function healt
     return { status: degraded ? 'degraded' : 'ready', checks }
   })
 
-  app.get('/metrics', async function metrics (_request, reply) {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async function metrics (_request, reply) {
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.scrape())
   })
 }

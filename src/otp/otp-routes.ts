@@ -6,6 +6,7 @@ import { type Config } from '../config.js'
 import { type Metrics } from '../infra/metrics.js'
 import { startSession } from '../login/login-routes.js'
 import { type Admission } from '../pipeline/admission.js'
+import { Authenticated, problems, tagRoutes } from '../ops/openapi.js'
 import { type Attempts } from '../pipeline/attempt.js'
 import { pickLocale } from '../problem-details.js'
 import { type SessionStore } from '../session/session-store.js'
@@ -37,13 +38,31 @@ export const otpRoutes: FastifyPluginAsyncTypebox<OtpRouteDeps> = async function
   // Both finish a login already under way: served before new logins when the gateway is busy.
   const critical = { config: { criticality: 'critical' as const }, onRequest: [deps.identifyClient, deps.admission.admit('critical', { maintenance: false })] }
 
-  app.post('/auth/otp/send', { schema: { body: SendBody }, ...critical }, async function sendCode (request) {
+  tagRoutes(app, 'login')
+  app.post('/auth/otp/send', {
+    schema: {
+      summary: 'Send (or resend) the challenge\'s one-time code over a channel',
+      body: SendBody,
+      response: {
+        200: Type.Object({ status: Type.Literal('sent'), channel: Type.String(), destination: Type.String(), resendAfter: Type.Integer(), expiresAt: Type.String() }),
+        ...problems('invalid_request', 'challenge_expired', 'too_many_attempts', 'otp_delivery_failed', 'overloaded', 'session_store_unavailable')
+      }
+    },
+    ...critical
+  }, async function sendCode (request) {
     const locale = pickLocale(request.headers['accept-language'])
     const sent = await otp.send(request.body.challengeId, request.body.channel, locale, request.log)
-    return { status: 'sent', channel: sent.channel, destination: sent.destination, resendAfter: sent.resendAfterSeconds, expiresAt: new Date(sent.expiresAt).toISOString() }
+    return { status: 'sent' as const, channel: sent.channel, destination: sent.destination, resendAfter: sent.resendAfterSeconds, expiresAt: new Date(sent.expiresAt).toISOString() }
   })
 
-  app.post('/auth/otp/verify', { schema: { body: VerifyBody }, ...critical }, async function verifyCode (request, reply) {
+  app.post('/auth/otp/verify', {
+    schema: {
+      summary: 'Prove the one-time code: a right code signs in (once)',
+      body: VerifyBody,
+      response: { 200: Authenticated, ...problems('invalid_request', 'invalid_code', 'challenge_expired', 'overloaded', 'session_store_unavailable') }
+    },
+    ...critical
+  }, async function verifyCode (request, reply) {
     const { userId, userKey } = await otp.verify(request.body.challengeId, request.body.code)
     // A fresh token: nothing from before the code carries over. Issued with the bookkeeping, one round trip.
     const [issued] = await Promise.all([sessions.issue(userId), attempts.completedWithCode(request, userKey)])

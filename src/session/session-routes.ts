@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type Config } from '../config.js'
+import { problems, SessionAnswer, tagRoutes } from '../ops/openapi.js'
 import { type Admission } from '../pipeline/admission.js'
 import { GatewayError } from '../errors.js'
 import { type SessionView } from './session-policy.js'
@@ -25,6 +26,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async 
   // People already signed in: served before new logins when the gateway is busy.
   app.addHook('onRequest', admission.admit('critical'))
   app.addHook('onRoute', route => { route.config = { ...route.config, criticality: 'critical' } })
+  tagRoutes(app, 'login')
 
   async function requireSession (request: FastifyRequest, reply: FastifyReply): Promise<{ token: string, session: SessionView }> {
     const token = readSessionToken(request)
@@ -37,19 +39,26 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteDeps> = async 
     return { token, session }
   }
 
-  app.get('/auth/session', async function currentSession (request, reply) {
+  app.get('/auth/session', {
+    schema: { summary: 'The current session (cookie sid or Bearer token); slides its idle timeout', security: [{ session: [] }], response: { 200: SessionAnswer, ...problems('session_invalid', 'maintenance', 'session_store_unavailable') } }
+  }, async function currentSession (request, reply) {
     const { session } = await requireSession(request, reply)
-    return { status: 'active', ...describeSession(session) }
+    return { status: 'active' as const, ...describeSession(session) }
   })
 
-  app.get('/auth/sessions', async function listSessions (request, reply) {
+  app.get('/auth/sessions', { schema: { summary: 'Every live session of the current user', security: [{ session: [] }], response: problems('session_invalid', 'session_store_unavailable') } }, async function listSessions (request, reply) {
     const { session: current } = await requireSession(request, reply)
     const all = await sessions.list(current.userId)
     return { sessions: all.map(s => ({ ...describeSession(s), current: s.id === current.id })) }
   })
 
   app.post('/auth/logout', {
-    schema: { querystring: Type.Object({ all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }) }
+    schema: {
+      summary: 'End the current session, or with all=true every session of the user',
+      security: [{ session: [] }],
+      querystring: Type.Object({ all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }),
+      response: problems('session_invalid', 'session_store_unavailable')
+    }
   }, async function logout (request, reply) {
     let ended: number
     if (request.query.all === 'true') {

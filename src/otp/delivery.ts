@@ -39,6 +39,8 @@ export interface Delivery {
   usableChannels: () => Set<Channel>
   /** Channels with at least one configured provider. */
   channels: () => Set<Channel>
+  /** Milliseconds until a provider of the channel may be tried again (0: one is not open now). */
+  msUntilUsable: (channel: Channel) => number
   status: () => ProviderStatus[]
   close: () => Promise<void>
 }
@@ -87,6 +89,10 @@ export function createDelivery (o: DeliveryOptions): Delivery {
     send: message => deliver(ranked(message.channel), message, o),
     usableChannels: () => new Set(slots.filter(s => s.breaker.state() !== 'open').flatMap(s => s.provider.channels)),
     channels: () => new Set(slots.flatMap(s => s.provider.channels)),
+    msUntilUsable (channel) {
+      const waits = slots.filter(s => s.provider.channels.includes(channel)).map(s => s.breaker.msUntilProbe())
+      return waits.length === 0 ? 0 : Math.min(...waits)
+    },
     status: () => slots.map(s => ({
       name: s.name, channels: s.provider.channels, priority: s.priority, breaker: s.breaker.state(), score: healthScore(s.health.samples(), s.timeoutMs)
     })),

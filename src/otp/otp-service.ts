@@ -54,6 +54,11 @@ export function suggestionFor (alternatives: readonly Channel[]): Record<Locale,
   return { en: `You can get it by ${names('en', ' or ')} instead.`, 'zh-CN': `您可以改用${names('zh-CN', '或')}接收。` }
 }
 
+// Every provider just failed but none is open yet: a retry a few seconds later may get through.
+const RETRY_FAILED_CHANNEL_S = 5
+// No provider serves any channel of this user: a configuration matter, not a matter of seconds.
+const NO_PROVIDER_RETRY_S = 300
+
 const expired = () => new GatewayError('challenge_expired')
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 
@@ -72,6 +77,8 @@ export function createOtpService (o: OtpServiceOptions): OtpService {
       const alternatives = channelsOf(c).filter(ch => ch !== channel && usable.has(ch))
       throw new GatewayError('otp_delivery_failed', {
         cause: err,
+        // When this channel is worth trying again: its first provider's breaker probe, or soon.
+        retryAfterSeconds: Math.max(RETRY_FAILED_CHANNEL_S, seconds(o.delivery.msUntilUsable(channel))),
         extensions: { alternatives },
         localParams: { channel: CHANNEL_NAMES[channel], suggestion: suggestionFor(alternatives) },
         logFields: { channel, alternatives }
@@ -89,6 +96,7 @@ export function createOtpService (o: OtpServiceOptions): OtpService {
       if (channels.length === 0) {
         throw new GatewayError('otp_delivery_failed', {
           extensions: { alternatives: [] },
+          retryAfterSeconds: NO_PROVIDER_RETRY_S,
           localParams: { channel: CHANNEL_NAMES[own[0] ?? 'sms'], suggestion: suggestionFor([]) },
           logFields: { reason: 'no provider for any channel of this user' }
         })

@@ -92,7 +92,8 @@ describe('POST /auth/login', () => {
     const none = await appWithBackend()
     const res = await none.app.inject(jsonLogin('bob', 'bob-pass'))
     expect(res.statusCode).toBe(503)
-    expect(res.json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: [] })
+    expect(res.json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: [], retryAfter: 300 })
+    expect(res.headers['retry-after']).toBe('300')
   })
 })
 

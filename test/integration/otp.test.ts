@@ -238,7 +238,8 @@ describe('provider failover', () => {
     const challengeId = await login()
     const failed = await send(challengeId, 'sms', { 'accept-language': 'zh-CN' })
     expect(failed.statusCode).toBe(503)
-    expect(failed.json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: ['voice', 'email'] })
+    expect(failed.json()).toMatchObject({ code: 'otp_delivery_failed', alternatives: ['voice', 'email'], retryAfter: 5 })
+    expect(failed.headers['retry-after']).toBe('5') // no breaker open yet: worth a retry soon
     expect(failed.json().detail).toBe('暂时无法通过短信发送验证码。您可以改用语音电话或邮件接收。')
     const english = await send(challengeId, 'sms')
     expect(english.json().detail).toBe('We could not send your code by SMS right now. You can get it by voice call or email instead.')
@@ -255,6 +256,10 @@ describe('provider failover', () => {
     const challengeId = await login()
     expect((await send(challengeId, 'voice')).json().code).toBe('otp_delivery_failed') // opens voice's breaker
     expect((await send(challengeId, 'sms')).json().alternatives).toEqual(['email'])
+    // Voice's breaker is open: try voice again when its probe is due (OTP_BREAKER_RESET_TIMEOUT_MS, 30 s).
+    const again = await send(challengeId, 'voice')
+    expect(Number(again.headers['retry-after'])).toBeGreaterThanOrEqual(29)
+    expect(again.json().retryAfter).toBe(Number(again.headers['retry-after']))
   })
 })
 

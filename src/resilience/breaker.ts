@@ -54,12 +54,16 @@ export function createBreaker<A extends unknown[], R> (
   { log, metrics }: BreakerTelemetry
 ): Breaker<A, R> {
   const slow = settings.slowCalls ? createSlowCallWindow(settings.windowMs) : undefined
+  // A call judges only the state it started in: a slow call fired before the breaker opened
+  // must not reopen it right after its probe closed it again.
+  let epoch = 0
   const timed = async (...args: A): Promise<R> => {
     const started = performance.now()
+    const startedIn = epoch
     try {
       return await action(...args)
     } finally {
-      if (slow && settings.slowCalls) {
+      if (slow && settings.slowCalls && startedIn === epoch) {
         slow.record(performance.now() - started >= settings.slowCalls.thresholdMs)
         if (breaker.closed && slow.calls() >= settings.volumeThreshold && slow.ratePercent() >= settings.slowCalls.ratePercent) {
           log.warn({ breaker: name, slowCalls: slow.slow(), calls: slow.calls(), thresholdMs: settings.slowCalls.thresholdMs }, 'breaker opening on slow calls')
@@ -88,7 +92,8 @@ export function createBreaker<A extends unknown[], R> (
   const record = (next: BreakerState) => {
     for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === next ? 1 : 0)
     metrics.breakerTransitions.inc({ breaker: name, state: next })
-    if (next === 'open') slow?.reset()
+    epoch++
+    slow?.reset()
     for (const listener of listeners) listener(next, forcing)
   }
   for (const s of BREAKER_STATES) metrics.breakerState.set({ breaker: name, state: s }, s === 'closed' ? 1 : 0)

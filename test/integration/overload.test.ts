@@ -267,6 +267,19 @@ describe('backend brownout', () => {
     expect((await app.inject({ url: '/readyz' })).json().checks.authBackend).toBe('open')
   })
 
+  it('does not reopen on slow calls that were already in flight when it opened', async () => {
+    let delayMs = 300
+    const backend = await fakeBackendForTest(call => ({ ...directory(call), delayMs } as ReturnType<BackendScript>))
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, AUTH_BACKEND_SLOW_MS: '100', BREAKER_SLOW_CALL_PERCENT: '50', BREAKER_VOLUME_THRESHOLD: '4', BREAKER_RESET_TIMEOUT_MS: '200', READMISSION_DURATION_S: '0' } })
+    // Twelve slow calls at once: the first to finish open the breaker, the rest finish after.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => app.inject({ ...jsonLogin('alice', 'right-pass'), remoteAddress: `10.3.${i}.1` })))
+    expect((await app.inject({ url: '/readyz' })).json().checks.authBackend).toBe('open')
+    delayMs = 0 // the backend recovers
+    await sleep(250)
+    for (let i = 0; i < 6; i++) expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200) // the probe, then normal calls
+    expect((await app.inject({ url: '/readyz' })).json().checks.authBackend).toBe('closed')
+  })
+
   it('never multiplies load with retries: a retry budget caps them', async () => {
     const backend = await fakeBackendForTest(() => ({ destroy: true }))
     const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, BREAKER_VOLUME_THRESHOLD: '1000', AUTH_BACKEND_RETRY_BUDGET_PERCENT: '10' } })

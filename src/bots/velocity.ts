@@ -26,6 +26,8 @@ export interface VelocityOptions {
   windowS: number
   now: () => number
   maxEntries: number
+  /** A Redis command failed: the store is not to be counted on just now. */
+  onStoreFailure?: () => void
 }
 
 const BUCKETS = 10
@@ -79,6 +81,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
         ])
         return toVelocity(ip, device, user)
       } catch {
+        o.onStoreFailure?.()
         return EMPTY // signals are best effort: a Redis failure must not block a login
       }
     },

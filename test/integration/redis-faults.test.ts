@@ -95,6 +95,23 @@ describe('Redis outage', () => {
     expect(backend.calls()).toBe(0)
   })
 
+  it('answers a right and a wrong password alike while Redis is frozen (no password oracle)', async () => {
+    const { app, redis } = await appOnOwnRedis()
+    redis.freeze()
+    try {
+      for (let round = 0; round < 2; round++) {
+        // A wrong password first, after a quiet second: nothing else has told the gateway yet.
+        await sleep(1100)
+        const wrong = await app.inject(jsonLogin('alice', 'wrong-pass'))
+        const right = await app.inject(jsonLogin('alice', 'right-pass'))
+        expect([wrong.statusCode, right.statusCode]).toEqual([503, 503])
+        expect([wrong.json().code, right.json().code]).toEqual(['session_store_unavailable', 'session_store_unavailable'])
+      }
+    } finally {
+      redis.thaw()
+    }
+  })
+
   it('fails requests within the command deadline while Redis is frozen, then serves again', async () => {
     const { app, redis } = await appOnOwnRedis()
     const token = (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string

@@ -1,7 +1,7 @@
 import neostandard, { plugins } from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'bench/results/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'bench/results/**', 'web/**/*.js', 'test-output/**'] }),
   {
     files: ['**/*.ts'],
     plugins: { '@typescript-eslint': plugins['typescript-eslint'].plugin },

@@ -18,6 +18,17 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 30_000
         }
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // Compiles web/ first, so the pages under test are the sources as they are now;
+          // the production-mode checks use the run's redis-server like the integration tests.
+          globalSetup: ['test/browser/helpers/build-web.ts', 'test/helpers/global-redis.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000
+        }
       }
     ]
   }

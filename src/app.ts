@@ -15,9 +15,11 @@ import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
 import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
+import { demoPageRoutes } from './demo/demo-page-routes.js'
 import { demoRoutes } from './demo/demo-routes.js'
 import { loginRoutes } from './login/login-routes.js'
 import { adminRoutes } from './ops/admin-routes.js'
+import { consoleRoutes } from './ops/console-routes.js'
 import { healthRoutes } from './ops/health-routes.js'
 import { registerOpenApi } from './ops/openapi.js'
 import { createStatsSampler } from './ops/stats-sampler.js'
@@ -66,8 +68,9 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
- * The admin API, only with an ADMIN_TOKEN: on the main port, or with ADMIN_PORT on a server of
- * its own (`app.adminServer`, listened on by server.ts) that the public port never exposes.
+ * The admin API and the console page, only with an ADMIN_TOKEN: on the main port, or with
+ * ADMIN_PORT on a server of its own (`app.adminServer`, listened on by server.ts) that the
+ * public port never exposes.
  */
 async function registerAdmin (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number, log: Logger): Promise<void> {
   const adminToken = config.ADMIN_TOKEN
@@ -77,6 +80,7 @@ async function registerAdmin (app: FastifyInstance, config: Config, parts: Compo
   const deps = { ...parts, metrics, stats, now, config: { ...config, ADMIN_TOKEN: adminToken } }
   if (config.ADMIN_PORT === undefined) {
     await app.register(adminRoutes, deps)
+    await app.register(consoleRoutes)
     return
   }
   const admin = createServer(config, log)
@@ -85,6 +89,7 @@ async function registerAdmin (app: FastifyInstance, config: Config, parts: Compo
   admin.setNotFoundHandler(async function notFound () { throw new GatewayError('not_found') })
   await admin.register(fastifyHelmet)
   await admin.register(adminRoutes, deps)
+  await admin.register(consoleRoutes)
   app.decorate('adminServer', admin)
   app.addHook('onClose', async () => { await admin.close() })
 }
@@ -141,7 +146,10 @@ async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: 
   await app.register(loginRoutes, { ...parts, attempts, botFilter, rateLimit, config, identifyClient, metrics, now })
   await app.register(otpRoutes, { ...parts, attempts, config, identifyClient, metrics })
   await app.register(sessionRoutes, { config, sessions: parts.sessions, admission: parts.admission })
-  if (config.mode === 'demo') await app.register(demoRoutes, { ...parts, now })
+  if (config.mode === 'demo') {
+    await app.register(demoRoutes, { ...parts, now })
+    await app.register(demoPageRoutes)
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // The process edge: read the environment and config file, build the app, listen, and shut
 // down gracefully on SIGTERM/SIGINT. The only module that reads process.env.
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import closeWithGrace from 'close-with-grace'
 import { parse as parseYaml } from 'yaml'
@@ -34,8 +35,24 @@ async function loadOrExplain (): Promise<Config | undefined> {
   }
 }
 
-const config = await loadOrExplain()
-if (config !== undefined) {
+/**
+ * Zero-config demo mode has no ADMIN_TOKEN, so the console would be off: this process makes one
+ * up and prints it, so that a newcomer can open the console. Never in production mode.
+ */
+function withDemoAdminToken (config: Config): { config: Config, generatedToken?: string } {
+  if (config.mode !== 'demo' || config.ADMIN_TOKEN !== undefined) return { config }
+  const generatedToken = randomBytes(24).toString('base64url')
+  return { config: { ...config, ADMIN_TOKEN: generatedToken }, generatedToken }
+}
+
+function urlOf (config: Config, port: number, path: string): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host
+  return `http://${host}:${port}${path}`
+}
+
+const loaded = await loadOrExplain()
+if (loaded !== undefined) {
+  const { config, generatedToken } = withDemoAdminToken(loaded)
   const log = createLogger(config.LOG_LEVEL)
   const demoFaults = createDemoFaults()
   const demo = config.mode === 'demo' ? await startDemoBackend('127.0.0.1', 0, demoFaults) : undefined
@@ -43,6 +60,10 @@ if (config !== undefined) {
     log.warn(`DEMO MODE: in-process demo auth backend, ${config.redis ? 'Redis' : 'in-memory'} sessions; not for production`)
     log.warn('DEMO MODE: users alice / alice-demo-pass and bob / bob-demo-pass (second factor)')
     log.warn('DEMO MODE: set AUTH_BACKEND_URL and REDIS_URL for production mode')
+    const pages = `demo login page at ${urlOf(config, config.PORT, '/')}; console at ${urlOf(config, config.ADMIN_PORT ?? config.PORT, '/console')}`
+    log.warn(generatedToken === undefined
+      ? `DEMO MODE: ${pages} with your ADMIN_TOKEN`
+      : `DEMO MODE: ${pages} with the admin token ${generatedToken} (made up for this process; set ADMIN_TOKEN to choose one)`)
   }
   if (config.trustProxy === true) log.warn('TRUST_PROXY=true: every peer may set the client address (X-Forwarded-For); only behind proxies you own')
   if (typeof config.trustProxy === 'number') log.warn(`TRUST_PROXY=${config.trustProxy}: the nearest hops are trusted whatever their address; a client reaching the gateway directly can set its own address`)

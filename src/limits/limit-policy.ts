@@ -108,7 +108,7 @@ export interface Observation extends LimitKey {
 }
 
 export interface SharedPolicy {
-  /** Budget multiplier for IP-keyed limits of an address many users log in from. */
+  /** Budget multiplier for the address-wide limits (IP and subnet) of an address many users log in from. */
   multiplier: number
 }
 
@@ -118,9 +118,14 @@ export type Verdict =
   /** Over the normal budget but within the shared one: the caller must find out whether the address is shared. */
   | { kind: 'need_shared_status' }
 
+// A shared address's own attempts alone may fill its subnet's normal budget (30 x 10 = 300), so
+// the subnet budget grows for it too. Only for it: the other addresses of the subnet keep the
+// normal budget, so rotating addresses next to a carrier NAT buys an attacker nothing.
+const RAISED_WHEN_SHARED: ReadonlyArray<LimitSpec['key']> = ['ip', 'subnet']
+
 export function budgetOf (name: LimitName, limits: Limits, shared: boolean, policy: SharedPolicy): number {
   const spec = limits[name]
-  return spec.key === 'ip' && shared ? spec.points * policy.multiplier : spec.points
+  return shared && RAISED_WHEN_SHARED.includes(spec.key) ? spec.points * policy.multiplier : spec.points
 }
 
 /** The largest budget a limit can have: what its counter must be able to hold. */
@@ -142,7 +147,7 @@ export function judgeLimits (observations: readonly Observation[], limits: Limit
   for (const o of observations) {
     const spec = limits[o.name]
     if (o.consumed <= budget(o.name, shared === true)) continue
-    if (shared === undefined && spec.key === 'ip' && o.consumed <= budget(o.name, true)) {
+    if (shared === undefined && RAISED_WHEN_SHARED.includes(spec.key) && o.consumed <= budget(o.name, true)) {
       return { kind: 'need_shared_status' }
     }
     if (spec.shadow) {

@@ -168,6 +168,24 @@ describe('shared addresses', () => {
     for (let i = 0; i < 5; i++) lone.push((await attempt(app, '198.51.100.51', 'ann', 'right-pass')).statusCode)
     expect(lone).toEqual([200, 200, 200, 200, 429])
   })
+
+  it('raises the subnet budget for a shared address too, never for the other addresses of its subnet', async () => {
+    const backend = await fakeBackendForTest(({ username, password }) =>
+      password === 'right-pass' ? { status: 200, body: { userId: `u-${username}` } } : { status: 401 })
+    // The subnet's normal budget is what the shared address alone uses up, as with the defaults (300 = 30 x 10).
+    const { app } = await limitedApp({ ip_attempts: { points: 4, windowS: 60 }, subnet_attempts: { points: 8, windowS: 60 } }, { SHARED_ADDRESS_MIN_USERS: '3', SHARED_ADDRESS_MULTIPLIER: '5' }, backend)
+    const nat = '198.51.100.70'
+    for (const user of ['ann', 'ben', 'cat']) expect((await attempt(app, nat, user, 'right-pass')).statusCode).toBe(200)
+    const codes = []
+    for (let i = 0; i < 18; i++) codes.push((await attempt(app, nat, `dan${i}`, 'right-pass')).statusCode)
+    expect(codes.filter(c => c === 200)).toHaveLength(17) // the address's own 20 (4 x 5), within the subnet's 40 (8 x 5)
+    expect(codes.at(-1)).toBe(429)
+
+    // A neighbour that is not shared keeps the normal subnet budget, which the NAT's 21 attempts exceed.
+    const neighbour = await attempt(app, '198.51.100.71', 'eve', 'right-pass')
+    expect(neighbour.statusCode).toBe(429)
+    expect((await attempt(app, '198.51.101.71', 'eve', 'right-pass')).statusCode).toBe(200)
+  })
 })
 
 describe('trusted devices', () => {

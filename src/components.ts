@@ -85,18 +85,20 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const sessions = redis
     ? createRedisSessionStore({ redis, keyPrefix, secret: config.secret, policy, health: storeHealth, now })
     : createMemorySessionStore({ secret: config.secret, policy, now })
+  const graced = withSessionGrace(sessions, { graceMs: config.SESSION_GRACE_S * 1000, maxEntries: config.SESSION_GRACE_MAX_ENTRIES, policy, metrics, now, log })
   return {
     redis,
     admission,
     maintenance,
     storeHealth,
     authBackend,
-    sessions: withSessionGrace(sessions, { graceMs: config.SESSION_GRACE_S * 1000, maxEntries: config.SESSION_GRACE_MAX_ENTRIES, policy, metrics, now, log }),
+    sessions: graced,
     ...otp,
     faults,
     guards,
     async close () {
       maintenance.close()
+      graced.close()
       await Promise.all([authBackend.close(), otp.delivery.close(), guards.close()])
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
     }

@@ -70,11 +70,10 @@ export function createMemorySessionStore ({ secret, policy, now }: { secret: str
     async list (userId) {
       return live(userId, now())
     },
-    async revokeAll (userId) {
-      const ended = live(userId, now()).length
-      for (const id of byUser.get(userId) ?? []) sessions.delete(id)
-      byUser.delete(userId)
-      return ended
+    async revokeAll (userId, createdBefore = Infinity) {
+      const ended = live(userId, now()).filter(s => s.createdAt <= createdBefore)
+      for (const s of ended) remove(s.id)
+      return ended.length
     }
   }
 }

@@ -53,11 +53,14 @@ end
 redis.call('PEXPIRE', KEYS[1], math.min(seen + idle, created + absolute) - now)
 return h`
 
+// The index scores are creation times, so sessions created since ARGV[2] are spared.
 const REVOKE_ALL = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local ended = 0
-for _, id in ipairs(ids) do ended = ended + redis.call('DEL', ARGV[1] .. id) end
-redis.call('DEL', KEYS[1])
+for _, id in ipairs(ids) do
+  ended = ended + redis.call('DEL', ARGV[1] .. id)
+  redis.call('ZREM', KEYS[1], id)
+end
 return ended`
 
 export interface RedisSessionStoreOptions {
@@ -120,9 +123,9 @@ export function createRedisSessionStore ({ redis, keyPrefix, secret, policy, hea
         .sort((a, b) => a.createdAt - b.createdAt)
     },
 
-    async revokeAll (userId) {
+    async revokeAll (userId, createdBefore) {
       const tag = userTag(secret, userId)
-      return Number(await revokeAllScript([indexKey(tag)], [slot(tag)]))
+      return Number(await revokeAllScript([indexKey(tag)], [slot(tag), createdBefore ?? '+inf']))
     }
   }, health)
 }

@@ -1,7 +1,8 @@
 // A session check while Redis is out: served from a short-lived in-process copy of the sessions
 // this replica validated recently (SESSION_GRACE_S), so signed-in users stay signed in through
-// a Redis outage. New logins still get 503. A logout during the outage drops the local copy at
-// once and is replayed against Redis when it answers again.
+// a Redis outage. New logins still get 503. A logout (one session or all of a user's) during the
+// outage is refused here at once and for good, and replayed against Redis as soon as it answers:
+// with the next check (before that check is answered), the next login, or a timer.
 import { GatewayError } from '../errors.js'
 import { type RequestLog } from '../infra/logger.js'
 import { type Metrics } from '../infra/metrics.js'
@@ -16,28 +17,95 @@ export interface GraceOptions {
   metrics: Metrics
   now: () => number
   log: RequestLog
+  /** How often queued revocations are retried while any wait (default 1000). */
+  replayEveryMs?: number
 }
 
-const MAX_PENDING_REVOCATIONS = 10_000
+export interface GracefulSessionStore extends SessionStore {
+  /** Stops the replay timer. */
+  close: () => void
+}
+
+type Revocation =
+  | { kind: 'session', token: string }
+  | { kind: 'user', userId: string, createdBefore: number }
+
+interface Tombstone {
+  revocation: Revocation
+  /** When Redis took the revocation; null while it waits. */
+  replayedAt: number | null
+}
+
+const MAX_TOMBSTONES = 10_000
+// A check sent before the replay may answer after it; the tombstone outlives the replay by far more.
+const KEEP_REPLAYED_MS = 60_000
 
 const isStoreDown = (err: unknown) => err instanceof GatewayError && err.code === 'session_store_unavailable'
 
-export function withSessionGrace (store: SessionStore, o: GraceOptions): SessionStore {
-  if (o.graceMs <= 0) return store
+export function withSessionGrace (store: SessionStore, o: GraceOptions): GracefulSessionStore {
   const seen = new Map<string, { view: SessionView, at: number }>()
+  // Keys `s:<session id>` and `u:<user id>`; `pending` holds the keys Redis has not taken yet.
+  const tombstones = new Map<string, Tombstone>()
   const pending = new Set<string>()
+  let replaying: Promise<void> | undefined
+  let timer: NodeJS.Timeout | undefined
 
   function remember (id: string, view: SessionView): void {
+    if (o.graceMs <= 0) return
     seen.delete(id)
     seen.set(id, { view, at: o.now() })
     if (seen.size > o.maxEntries) seen.delete(seen.keys().next().value as string)
   }
 
-  function replayRevocations (): void {
-    for (const token of pending) {
-      pending.delete(token)
-      store.revoke(token).catch(() => pending.add(token))
+  /** Revoked on this replica: by its id, or by a revocation of all its user's older sessions. */
+  function revokedHere (id: string | undefined, view?: SessionView): boolean {
+    if (id !== undefined && tombstones.has(`s:${id}`)) return true
+    const user = view && tombstones.get(`u:${view.userId}`)?.revocation
+    return user?.kind === 'user' && view !== undefined && view.createdAt <= user.createdBefore
+  }
+
+  function syncTimer (): void {
+    if (pending.size > 0 && timer === undefined) timer = setInterval(replay, o.replayEveryMs ?? 1000)
+    if (pending.size === 0 && timer !== undefined) { clearInterval(timer); timer = undefined }
+  }
+
+  function prune (at: number): void {
+    for (const [key, t] of tombstones) if (t.replayedAt !== null && at - t.replayedAt > KEEP_REPLAYED_MS) tombstones.delete(key)
+  }
+
+  function queue (key: string, revocation: Revocation): void {
+    prune(o.now())
+    if (tombstones.size >= MAX_TOMBSTONES && !tombstones.has(key)) {
+      o.log.error('too many revocations waiting for the session store; this one is not queued')
+      return
     }
+    tombstones.set(key, { revocation, replayedAt: null })
+    pending.add(key)
+    syncTimer()
+  }
+
+  async function replayOne (key: string): Promise<void> {
+    const t = tombstones.get(key)
+    if (t === undefined) { pending.delete(key); return }
+    const r = t.revocation
+    if (r.kind === 'session') await store.revoke(r.token)
+    else await store.revokeAll(r.userId, r.createdBefore)
+    if (tombstones.get(key) !== t) return // queued again meanwhile: that one still waits
+    pending.delete(key)
+    t.replayedAt = o.now()
+  }
+
+  /** Sends every waiting revocation to Redis (one replay at a time); those that fail keep waiting. Never rejects. */
+  function replay (): Promise<void> {
+    replaying ??= Promise.allSettled([...pending].map(replayOne)).then(results => {
+      const done = results.filter(r => r.status === 'fulfilled').length
+      if (done > 0) o.log.info({ replayed: done, waiting: pending.size }, 'revocations made during the outage replayed')
+    }).finally(() => {
+      replaying = undefined
+      prune(o.now())
+      syncTimer()
+    })
+    return replaying
   }
 
   return {
@@ -45,23 +113,26 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Session
     async issue (userId) {
       const issued = await store.issue(userId)
       remember(issued.session.id, issued.session)
-      if (pending.size > 0) replayRevocations()
+      if (pending.size > 0) replay() // not awaited: the login does not wait for it
       return issued
     },
     async validate (token) {
       const id = parseSessionToken(token)?.id
+      if (revokedHere(id)) return null
       try {
-        const view = await store.validate(token)
-        if (id !== undefined) {
-          if (view === null) seen.delete(id)
-          else remember(id, view)
+        // Redis is back if this answers: its waiting revocations reach it before this answer does.
+        const [view] = await Promise.all([store.validate(token), pending.size > 0 ? replay() : undefined])
+        if (id === undefined) return view
+        if (view === null || revokedHere(id, view)) {
+          seen.delete(id)
+          return null
         }
-        if (pending.size > 0) replayRevocations()
+        remember(id, view)
         return view
       } catch (err) {
         const copy = id === undefined ? undefined : seen.get(id)
         const at = o.now()
-        if (!isStoreDown(err) || copy === undefined || at - copy.at > o.graceMs) throw err
+        if (!isStoreDown(err) || copy === undefined || at - copy.at > o.graceMs || revokedHere(id, copy.view)) throw err
         const view = judgeSession(touchSession(copy.view, at), at, o.policy)
         if (view === null) throw err
         o.metrics.sessionGraceHits.inc()
@@ -75,13 +146,23 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Session
       try {
         return await store.revoke(token)
       } catch (err) {
-        if (isStoreDown(err) && pending.size < MAX_PENDING_REVOCATIONS) pending.add(token)
+        if (isStoreDown(err) && id !== undefined) queue(`s:${id}`, { kind: 'session', token })
         throw err
       }
     },
-    async revokeAll (userId) {
+    async revokeAll (userId, createdBefore) {
       for (const [id, entry] of seen) if (entry.view.userId === userId) seen.delete(id)
-      return await store.revokeAll(userId)
+      try {
+        return await store.revokeAll(userId, createdBefore)
+      } catch (err) {
+        // Replayed later, it must spare the sessions the user opened since (on another replica).
+        if (isStoreDown(err)) queue(`u:${userId}`, { kind: 'user', userId, createdBefore: createdBefore ?? o.now() })
+        throw err
+      }
+    },
+    close () {
+      clearInterval(timer)
+      timer = undefined
     }
   }
 }

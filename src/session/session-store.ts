@@ -18,6 +18,6 @@ export interface SessionStore {
   revoke: (token: string) => Promise<boolean>
   /** The user's live sessions, oldest first. */
   list: (userId: string) => Promise<SessionView[]>
-  /** Ends every session of the user; returns how many ended. */
-  revokeAll: (userId: string) => Promise<number>
+  /** Ends every session of the user (only those created at or before `createdBefore`, if given); returns how many ended. */
+  revokeAll: (userId: string, createdBefore?: number) => Promise<number>
 }

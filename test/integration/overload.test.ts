@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type FastifyInstance } from 'fastify'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -326,10 +327,10 @@ describe('Redis outage under load', () => {
     expect(new Set(logins)).toEqual(new Set(['session_store_unavailable']))
     expect((await app.inject({ url: '/metrics' })).body).toMatch(/lg_session_grace_hits_total [1-9]/)
 
-    // A logout during the outage: the local copy goes at once; Redis hears of it when it returns.
+    // A logout during the outage: refused here at once; Redis hears of it when it returns.
     const out = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${tokens[0]}` } })
     expect(out.json().code).toBe('session_store_unavailable')
-    expect((await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${tokens[0]}` } })).statusCode).toBe(503)
+    expect((await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${tokens[0]}` } })).json().code).toBe('session_invalid')
 
     await sleep(1100) // past the grace period
     expect((await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${tokens[1]}` } })).statusCode).toBe(503)
@@ -344,25 +345,56 @@ describe('Redis outage under load', () => {
     expect((await app.inject({ url: '/readyz' })).json().checks.redis).toBe('ok')
   })
 
-  it('replays a logout made during the outage once Redis is back', async () => {
+  it('refuses a logout made during the outage at once and for good, and replays it to the other replicas once Redis is back', async () => {
     const redis = await startRedisServer()
     onTestFinished(() => redis.stop())
     const relay = await roundTripRelay(redis.port) // cut the way to Redis without losing its data
-    const backend = await fakeBackendForTest()
-    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: relay.url, SESSION_GRACE_S: '30' } })
-    const [kept, leaving] = [
-      (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string,
-      (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string
-    ]
+    const backend = await fakeBackendForTest(call => call.username === 'carol' ? { status: 200, body: { userId: 'u-carol' } } : directory(call))
+    const shared = { AUTH_BACKEND_URL: backend.url, SESSION_GRACE_S: '30', REDIS_KEY_PREFIX: `t:${randomUUID().slice(0, 8)}:` }
+    const app = await buildTestApp({ env: { ...shared, REDIS_URL: relay.url } })
+    const other = await buildTestApp({ env: { ...shared, REDIS_URL: redis.url } }) // a replica that never loses Redis
+    const tokenFor = async (username: string, password: string) => (await app.inject(jsonLogin(username, password))).json().token as string
+    const [kept, leaving, carolHere, carolToo] = [await tokenFor('alice', 'right-pass'), await tokenFor('alice', 'right-pass'), await tokenFor('carol', 'pw'), await tokenFor('carol', 'pw')]
+    const check = async (on: FastifyInstance, token: string) => (await on.inject({ url: '/auth/session', headers: { authorization: `Bearer ${token}` } })).statusCode
+
     await relay.cut()
     expect((await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${leaving}` } })).statusCode).toBe(503)
-    expect((await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${kept}` } })).statusCode).toBe(200) // still in grace
+    expect((await app.inject({ method: 'POST', url: '/auth/logout?all=true', headers: { authorization: `Bearer ${carolHere}` } })).statusCode).toBe(503)
+    expect(await check(app, leaving)).toBe(401) // refused here at once
+    expect(await check(app, carolToo)).toBe(503) // dropped from the copy: not served until Redis says
+    expect(await check(app, kept)).toBe(200) // still in grace
+    const carolSince = (await other.inject(jsonLogin('carol', 'pw'))).json().token as string // opened after "log out everywhere"
+
+    await relay.restore()
+    for (let i = 0; i < 50 && (await app.inject({ url: '/readyz' })).json().checks.redis !== 'ok'; i++) await sleep(100)
+    // The first checks after the outage: a revoked token must not come back, nor be cached again.
+    expect(await check(app, leaving)).toBe(401)
+    expect(await check(app, carolToo)).toBe(401)
+    // The other replica learns of the revocations from Redis, replayed by a timer without any check here.
+    expect(await check(other, leaving)).toBe(401)
+    expect(await check(other, carolToo)).toBe(401)
+    expect(await check(other, carolHere)).toBe(401)
+    expect(await check(other, carolSince)).toBe(200) // "everywhere" meant the sessions open at the time
+    expect(await check(app, kept)).toBe(200)
+    expect(await check(other, kept)).toBe(200)
+  })
+
+  it('replays a logout made during the outage by a timer, without any check on this replica', async () => {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    const relay = await roundTripRelay(redis.port)
+    const backend = await fakeBackendForTest()
+    const shared = { AUTH_BACKEND_URL: backend.url, SESSION_GRACE_S: '30', REDIS_KEY_PREFIX: `t:${randomUUID().slice(0, 8)}:` }
+    const app = await buildTestApp({ env: { ...shared, REDIS_URL: relay.url } })
+    const other = await buildTestApp({ env: { ...shared, REDIS_URL: redis.url } })
+    const leaving = (await app.inject(jsonLogin('alice', 'right-pass'))).json().token as string
+    await relay.cut()
+    expect((await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${leaving}` } })).statusCode).toBe(503)
     await relay.restore()
     let replayed = false
     for (let i = 0; i < 50 && !replayed; i++) {
       await sleep(100)
-      await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${kept}` } }) // a successful check flushes the queue
-      replayed = (await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${leaving}` } })).statusCode === 401
+      replayed = (await other.inject({ url: '/auth/session', headers: { authorization: `Bearer ${leaving}` } })).statusCode === 401
     }
     expect(replayed).toBe(true)
   })

@@ -29,10 +29,11 @@ export interface SharedAddressOptions {
 
 const DAY_S = 86_400
 
-// Adds the user and returns the distinct count; the day starts with the first success.
+// Adds the user and returns the distinct count; the day starts with the first success. TTL -1:
+// the key has no expiry yet (EXPIRE's NX option would say so, but needs Redis 7).
 const ADD = `
 redis.call('PFADD', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2], 'NX')
+if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('PFCOUNT', KEYS[1])`
 
 interface Store {

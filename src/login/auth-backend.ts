@@ -71,7 +71,7 @@ export class UpstreamFailure extends Error {
   }
 }
 
-/** The backend asked for time (408, 429): not an outage, so the breaker's errorFilter lets it pass. */
+/** The backend asked for time (408, 429): not an outage, so no failure, but it never closes a half-open breaker either. */
 export class BackendBusy extends Error {
   constructor (readonly statusCode: number, readonly retryAfterSeconds: number) {
     super(`auth backend answered ${statusCode}`)

@@ -80,9 +80,7 @@ export function createBreaker<A extends unknown[], R> (
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.windowMs,
     rollingCountBuckets: 10,
-    // Neither a client error (4xx) nor a call the caller cancelled says anything of the dependency's health.
-    errorFilter: (err: { statusCode?: unknown }) => err instanceof CallCancelled ||
-      (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
+    errorFilter: (err: unknown) => isNoFailure(err, breaker.halfOpen)
   })
   let openedAt = 0
   let forcing = false
@@ -126,6 +124,23 @@ export function createBreaker<A extends unknown[], R> (
     msUntilProbe: () => breaker.opened ? Math.max(0, openedAt + settings.resetTimeoutMs - Date.now()) : 0,
     shutdown: () => breaker.shutdown()
   }
+}
+
+// HTTP 408 and 429: the dependency is up but asks for time.
+const ASKS_FOR_TIME = new Set([408, 429])
+
+/**
+ * opossum's errorFilter: true keeps an error out of the failure counts. Neither a client error
+ * (4xx) nor a call the caller cancelled says anything of the dependency's health, so none opens
+ * a closed breaker. But opossum 9 counts a filtered error as a success, and a success on the
+ * half-open probe closes the breaker: a dependency asking for time must not, so on the probe
+ * 408 and 429 count as its failure and the breaker opens again for another reset timeout.
+ */
+function isNoFailure (err: unknown, probing: boolean): boolean {
+  if (err instanceof CallCancelled) return true
+  const status = (err as { statusCode?: unknown } | null)?.statusCode
+  if (typeof status !== 'number' || status < 400 || status >= 500) return false
+  return !(probing && ASKS_FOR_TIME.has(status))
 }
 
 /** True when opossum refused the call itself: breaker open (or a half-open probe already out). */

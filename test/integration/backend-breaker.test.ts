@@ -127,6 +127,30 @@ describe('a backend that asks for time', () => {
     expect(await breakerState(app)).toBe('closed')
   })
 
+  it('keeps the breaker open when it answers the half-open probe with 429 or 408, and closes it on a real answer', async () => {
+    const backend = await fakeBackendForTest(() => ({ status: 500 }))
+    const app = await buildTestApp({ env: breakerEnv(backend.url) })
+    for (let i = 0; i < 4; i++) await app.inject(jsonLogin('alice', 'right-pass'))
+    expect(await breakerState(app)).toBe('open')
+
+    let calls = 4
+    for (const status of [429, 408]) {
+      backend.script(() => ({ status, body: {}, headers: { 'retry-after': '1' } }))
+      await sleep(350)
+      const probe = await app.inject(jsonLogin('alice', 'right-pass'))
+      expect(probe.json()).toMatchObject({ code: 'auth_unavailable', retryAfter: 1 })
+      expect(backend.calls()).toBe(++calls)
+      expect(await breakerState(app)).toBe('open') // asking for time is no sign of health
+      expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(503)
+      expect(backend.calls()).toBe(calls) // refused without calling the backend
+    }
+
+    backend.script(directory)
+    await sleep(350)
+    expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200)
+    expect(await breakerState(app)).toBe('closed')
+  })
+
   it('passes on the backend\'s own Retry-After', async () => {
     const backend = await fakeBackendForTest(() => ({ status: 429, body: {}, headers: { 'retry-after': '30' } }))
     const app = await buildTestApp({ env: breakerEnv(backend.url) })

@@ -103,7 +103,7 @@ export function createMetrics () {
     }),
     otpProviderSends: new Counter({
       name: 'lg_otp_provider_sends_total',
-      help: 'OTP sends per provider: delivered, failed, or skipped (breaker open)',
+      help: 'OTP sends per provider: delivered, failed, cancelled (a hedged send that lost the race), or skipped (breaker open)',
       labelNames: ['provider', 'outcome'] as const,
       registers: [registry]
     }),

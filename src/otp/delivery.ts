@@ -52,6 +52,9 @@ export interface Delivered {
   failedOver: boolean
 }
 
+/** The abort reason for a send that a provider started after it beat. */
+const OVERTAKEN = Symbol('overtaken')
+
 interface Slot extends ProviderSetup {
   name: string
   breaker: Breaker<[OtpMessage, AbortSignal], { messageId: string }>
@@ -70,8 +73,14 @@ export function createDelivery (o: DeliveryOptions): Delivery {
         health.record({ ok: true, latencyMs: performance.now() - started })
         return accepted
       } catch (err) {
-        if (signal.aborted) throw new CallCancelled({ cause: err })
-        health.record({ ok: false, latencyMs: performance.now() - started })
+        const latencyMs = performance.now() - started
+        if (signal.aborted) {
+          // Beaten by a hedge started after it: for the user as good as a failure, and the score
+          // must say so, or a slow provider keeps ranking first and every send pays the hedge.
+          if (signal.reason === OVERTAKEN) health.record({ ok: false, latencyMs })
+          throw new CallCancelled({ cause: err })
+        }
+        health.record({ ok: false, latencyMs })
         throw err
       } finally {
         o.metrics.otpProviderDuration.observe({ provider: name }, (performance.now() - started) / 1000)
@@ -132,21 +141,27 @@ function deliver (order: readonly Slot[], message: OtpMessage, o: DeliveryOption
       slot.breaker.fire(message, controller.signal).then(accepted => {
         clearTimeout(hedge)
         o.metrics.otpProviderSends.inc({ provider: slot.name, outcome: 'delivered' })
-        finish(() => resolve({ provider: slot.name, messageId: accepted.messageId, failedOver: failures.length + skipped > 0 }))
+        finish(() => resolve({ provider: slot.name, messageId: accepted.messageId, failedOver: failures.length + skipped > 0 }), controller)
       }, (err: unknown) => {
         clearTimeout(hedge)
         inFlight--
+        if (err instanceof CallCancelled) {
+          o.metrics.otpProviderSends.inc({ provider: slot.name, outcome: 'cancelled' })
+          return
+        }
         failures.push(err)
         o.metrics.otpProviderSends.inc({ provider: slot.name, outcome: 'failed' })
         if (!settled) o.log.warn({ provider: slot.name, channel: message.channel, err: { message: (err as Error).message } }, 'otp provider failed, trying the next')
         startNext()
       })
     }
-    function finish (settle: () => void): void {
+    function finish (settle: () => void, winner?: AbortController): void {
       if (settled) return
       settled = true
       for (const t of hedges) clearTimeout(t)
-      for (const c of controllers) c.abort() // a hedged send still running is no longer needed
+      // A send still running is no longer needed; one started before the winner was overtaken.
+      const overtaken = winner === undefined ? 0 : controllers.indexOf(winner)
+      controllers.forEach((c, i) => { c.abort(i < overtaken ? OVERTAKEN : undefined) })
       settle()
     }
     startNext()

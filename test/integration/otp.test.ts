@@ -235,6 +235,19 @@ describe('provider failover', () => {
     expect(secondary.delivered).toHaveLength(1)
   })
 
+  it('demotes a provider that a hedge keeps beating below the other of its priority, and counts it cancelled, not failed', async () => {
+    const slow = await webhookSink(() => ({ hang: true }))
+    const fast = await webhookSink()
+    const { app, login, send } = await otpApp({ sms: [slow, fast], smsSettings: [{ priority: 1, timeoutMs: 5000 }, { priority: 1 }], env: { OTP_HEDGE_MS: '200' } })
+    expect((await send(await login())).statusCode).toBe(200) // sms1 first (same score, by name), the hedge wins
+    expect([slow.calls(), fast.delivered.length]).toEqual([1, 1])
+    expect((await send(await login('carol'))).statusCode).toBe(200)
+    expect([slow.calls(), fast.delivered.length]).toEqual([1, 2]) // the fast one first now: no hedge delay paid
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toContain('lg_otp_provider_sends_total{provider="sms1",outcome="cancelled"} 1')
+    expect(metrics).not.toContain('lg_otp_provider_sends_total{provider="sms1",outcome="failed"}')
+  })
+
   it('tells the user what to do instead when every SMS provider is down, and voice then works', async () => {
     const a = await webhookSink(() => ({ status: 500 }))
     const b = await webhookSink(() => ({ status: 502 }))

@@ -370,7 +370,7 @@ describe('Redis outage under load', () => {
     // The first checks after the outage: a revoked token must not come back, nor be cached again.
     expect(await check(app, leaving)).toBe(401)
     expect(await check(app, carolToo)).toBe(401)
-    // The other replica learns of the revocations from Redis, replayed by a timer without any check here.
+    // Those checks replayed the queue first: the other replica learns of the revocations from Redis.
     expect(await check(other, leaving)).toBe(401)
     expect(await check(other, carolToo)).toBe(401)
     expect(await check(other, carolHere)).toBe(401)

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { type RedisClient } from './infra/redis.js'
 import { type Logger } from 'pino'
 import { createVelocity } from './bots/velocity.js'
+import { createVelocitySnapshots } from './bots/velocity-snapshots.js'
 import { createCaptchaVerifier } from './challenge/captcha.js'
 import { createChallengeGate } from './challenge/challenge-gate.js'
 import { type Config } from './config.js'
@@ -21,6 +22,10 @@ import { createBotFilter } from './pipeline/bot-filter.js'
 import { createRateLimit } from './pipeline/rate-limit.js'
 import { createDecisionLog, type DecisionLog } from './rules/decision-log.js'
 import { createRulesState, type RulesState } from './rules/rules-state.js'
+
+// How long a refused address's velocity reading decides its next refusals without Redis: short,
+// since the counters move on; long enough that a flood from it costs one round trip in a while.
+const SNAPSHOT_TTL_MS = 10_000
 
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default-rules.yaml', import.meta.url))
 
@@ -84,7 +89,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
     blocks,
     attempts,
     botFilter: createBotFilter({
-      guard, velocity, gate, rules, exemptions, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now
+      guard, velocity, snapshots: createVelocitySnapshots(SNAPSHOT_TTL_MS, config.BLOCK_CACHE_MAX_ENTRIES, now), limits: config.limits, gate, rules, exemptions, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now
     }),
     rateLimit: createRateLimit({ guard, gate, limits: config.limits }),
     rules,

@@ -7,7 +7,7 @@ import { isbot } from 'isbot'
 export const HONEYPOT_FIELD = 'website'
 
 /** Headers the rules may test (and the decision log keeps); everything else is dropped. */
-const KEPT_HEADERS = [
+export const KEPT_HEADERS: readonly string[] = [
   'user-agent', 'accept', 'accept-language', 'accept-encoding', 'content-type', 'origin', 'referer',
   'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-dest', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform',
   'x-requested-with', 'connection'

@@ -1,13 +1,17 @@
-// Velocity signals over a sliding window (ten buckets): distinct usernames per address and per
-// declared device (HyperLogLog), attempts and failures per address, attempts per username. In
+// Velocity signals over a sliding window (ten buckets): distinct usernames per address, per /24
+// and per declared device (HyperLogLog), attempts and failures per address and per /24, attempts
+// per username. In
 // Redis one script per subject, all sent in the same round trip as the rate limits; in memory in
 // demo mode. Failures are counted up front, like the limits, and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
 import { defineScript } from '../infra/redis-script.js'
-import { type RequestFeatures } from '../rules/features.js'
+import { type CountedVelocity, NO_VELOCITY } from '../rules/features.js'
+import { createGlobalFailures } from './global-failures.js'
 
 export interface VelocitySubject {
   ipKey: string
+  /** /24 or /64. */
+  subnet: string
   userKey: string
   /** Client-declared device id (hashed), if the request had one. */
   deviceKey?: string
@@ -15,9 +19,11 @@ export interface VelocitySubject {
 
 export interface Velocity {
   /** Counts this attempt (as a failure until told otherwise) and reads the window. Never throws. */
-  observe: (s: VelocitySubject) => Promise<RequestFeatures['velocity']>
+  observe: (s: VelocitySubject) => Promise<CountedVelocity>
   /** The attempt was no failure after all (a success, or the backend could not tell). */
   notFailure: (s: VelocitySubject) => Promise<void>
+  /** Counts a login attempt (as a failure until told otherwise) across the replica, in process. */
+  countGlobal: () => { globalAttempts: number, globalFailureRatio: number }
 }
 
 export interface VelocityOptions {
@@ -31,6 +37,8 @@ export interface VelocityOptions {
 }
 
 const BUCKETS = 10
+// Short, so that a wave shows within seconds and its end as quickly.
+const GLOBAL_WINDOW_MS = 60_000
 
 // KEYS: the subject's bucket keys, newest first. ARGV: member to add (or ''), increment
 // attempts (1/0), increment failures (1/0), bucket ttl. Returns {distinct, attempts, failures}.
@@ -64,7 +72,12 @@ export function createVelocity (o: VelocityOptions): Velocity {
     // One hash tag per subject: the whole window sits in one Cluster slot for PFCOUNT.
     return Array.from({ length: BUCKETS }, (_, i) => `${o.keyPrefix}vel:{${subject}}:${b - i}`)
   }
-  if (o.redis === null) return memoryVelocity(bucketOf, o)
+  const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now)
+  const countGlobal = () => {
+    const w = global.attempt()
+    return { globalAttempts: w.attempts, globalFailureRatio: w.failureRatio }
+  }
+  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal }
   const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
   const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
@@ -74,36 +87,46 @@ export function createVelocity (o: VelocityOptions): Velocity {
   return {
     async observe (s) {
       try {
-        const [ip, device, user] = await Promise.all([
+        const [ip, subnet, device, user] = await Promise.all([
           read(`ip:${s.ipKey}`, s.userKey, true, true),
+          // IPv6: the /64 is the address already.
+          s.subnet === s.ipKey ? undefined : read(`net:${s.subnet}`, s.userKey, true, true),
           s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false),
           read(`user:${s.userKey}`, '', true, false)
         ])
-        return toVelocity(ip, device, user)
+        return toVelocity(ip, subnet ?? ip, device, user)
       } catch {
         o.onStoreFailure?.()
         return EMPTY // signals are best effort: a Redis failure must not block a login
       }
     },
+    countGlobal,
     async notFailure (s) {
-      await unfail([keys(`ip:${s.ipKey}`, o.now())[0] as string], []).catch(() => undefined)
+      global.notFailure()
+      const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
+      await Promise.all(subjects.map(subject => unfail([keys(subject, o.now())[0] as string], []))).catch(() => undefined)
     }
   }
 }
 
-const EMPTY: RequestFeatures['velocity'] = { usernamesPerIp: 0, usernamesPerDevice: 0, failureRatioPerIp: 0, attemptsPerIp: 0, attemptsPerUsername: 0 }
+const EMPTY = NO_VELOCITY
 
-function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[], [deviceDistinct = 0]: number[], [, userAttempts = 0]: number[]): RequestFeatures['velocity'] {
+const ratio = (failures: number, attempts: number) => attempts === 0 ? 0 : Math.min(1, failures / attempts)
+
+function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[], [netDistinct = 0, netAttempts = 0, netFailures = 0]: number[], [deviceDistinct = 0]: number[], [, userAttempts = 0]: number[]): CountedVelocity {
   return {
     usernamesPerIp: ipDistinct,
     usernamesPerDevice: deviceDistinct,
-    failureRatioPerIp: ipAttempts === 0 ? 0 : Math.min(1, ipFailures / ipAttempts),
+    failureRatioPerIp: ratio(ipFailures, ipAttempts),
     attemptsPerIp: ipAttempts,
-    attemptsPerUsername: userAttempts
+    attemptsPerUsername: userAttempts,
+    usernamesPerSubnet: netDistinct,
+    failureRatioPerSubnet: ratio(netFailures, netAttempts),
+    attemptsPerSubnet: netAttempts
   }
 }
 
-function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions): Velocity {
+function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal'> {
   const buckets = new Map<string, { bucket: number, users: Set<string>, attempts: number, failures: number }>()
   const touch = (subject: string, at: number) => {
     const key = `${subject}:${bucketOf(at)}`
@@ -130,11 +153,16 @@ function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions): 
   return {
     async observe (s) {
       const device = s.deviceKey === undefined ? [0, 0, 0] : read(`dev:${s.deviceKey}`, s.userKey, false, false)
-      return toVelocity(read(`ip:${s.ipKey}`, s.userKey, true, true), device, read(`user:${s.userKey}`, '', true, false))
+      const ip = read(`ip:${s.ipKey}`, s.userKey, true, true)
+      const subnet = s.subnet === s.ipKey ? ip : read(`net:${s.subnet}`, s.userKey, true, true)
+      return toVelocity(ip, subnet, device, read(`user:${s.userKey}`, '', true, false))
     },
     async notFailure (s) {
-      const head = touch(`ip:${s.ipKey}`, o.now())
-      head.failures = Math.max(0, head.failures - 1)
+      globalNotFailure()
+      for (const subject of s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]) {
+        const head = touch(subject, o.now())
+        head.failures = Math.max(0, head.failures - 1)
+      }
     }
   }
 }

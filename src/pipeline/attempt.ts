@@ -24,6 +24,10 @@ export interface AttemptState {
   limit?: string
   /** authenticated or otp_required once the backend said yes. */
   outcome?: string
+  /** Picks which canary rules hold for this attempt; recorded so that a replay draws the same. */
+  drawId: string
+  /** Refused before any counter was read (see decideEarly). */
+  decidedEarly?: boolean
 }
 
 export const DEVICE_HEADER = 'x-device-token'
@@ -109,6 +113,8 @@ export function createAttempts (o: AttemptOptions): Attempts {
       if (state === null) return
       o.decisions.record({
         requestId: request.id,
+        drawId: state.drawId,
+        ...(state.decidedEarly ? { early: true } : {}),
         time: new Date(o.now()).toISOString(),
         user: maskUsername(loginBodyOf(request).username),
         features: state.features,

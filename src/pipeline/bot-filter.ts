@@ -1,20 +1,24 @@
 // Stage: bot filter and abuse rules for POST /auth/login. Computes the request's features (user
-// agent, header anomalies, honeypot, trusted device), refuses keys already known to be blocked
-// without touching Redis, then in one round trip starts the limit counters and reads the velocity
-// counters (and a challenge answer, if any), and evaluates the rules in force.
-import { createHash } from 'node:crypto'
+// agent, header anomalies, honeypot, trusted device, the replica-wide failure share), refuses
+// without touching Redis what is already known to be refused (a blocked key; a rule decided by
+// what the request shows and its address's recent reading), then in one round trip starts the
+// limit counters and reads the velocity counters (and a challenge answer, if any), and evaluates
+// the rules in force.
+import { createHash, randomUUID } from 'node:crypto'
 import { type FastifyRequest } from 'fastify'
 import { computeSignals } from '../bots/signals.js'
 import { type Velocity } from '../bots/velocity.js'
+import { type VelocitySnapshots } from '../bots/velocity-snapshots.js'
 import { CHALLENGE_HEADER, type ChallengeGate } from '../challenge/challenge-gate.js'
 import { GatewayError } from '../errors.js'
 import { type Metrics } from '../infra/metrics.js'
 import { verifyDeviceCookie } from '../limits/device-cookie.js'
 import { type Exemptions } from '../limits/exemptions.js'
 import { type LimitGuard } from '../limits/limit-guard.js'
+import { type Limits } from '../limits/limit-policy.js'
 import { loginBodyOf } from '../login/login-schema.js'
-import { type RequestFeatures, type RulesVerdict } from '../rules/features.js'
-import { canaryDraw, evaluateRules } from '../rules/rule-engine.js'
+import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
+import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
 import { type Attempts, type AttemptState, deviceTokenOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
@@ -22,6 +26,9 @@ import { limitRefusal } from './rate-limit.js'
 export interface BotFilterOptions {
   guard: LimitGuard
   velocity: Velocity
+  /** Recent readings of refused addresses, so that their next refusal costs no Redis. */
+  snapshots: VelocitySnapshots
+  limits: Limits
   gate: ChallengeGate
   rules: RulesState
   exemptions: Exemptions
@@ -34,8 +41,6 @@ export interface BotFilterOptions {
   metrics: Metrics
   now: () => number
 }
-
-const NO_VELOCITY: RequestFeatures['velocity'] = { usernamesPerIp: 0, usernamesPerDevice: 0, failureRatioPerIp: 0, attemptsPerIp: 0, attemptsPerUsername: 0 }
 
 export function createBotFilter (o: BotFilterOptions) {
   function countRules (verdict: RulesVerdict): void {
@@ -57,7 +62,7 @@ export function createBotFilter (o: BotFilterOptions) {
     const declaredDevice = body.deviceId === undefined ? undefined : createHash('sha256').update(`${o.secret}:${body.deviceId}`).digest('base64url').slice(0, 22)
     return {
       subject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(deviceId ? { deviceId } : {}), exempt },
-      velocitySubject: { ipKey: client.ipKey, userKey, ...(declaredDevice ? { deviceKey: declaredDevice } : {}) },
+      velocitySubject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(declaredDevice ? { deviceKey: declaredDevice } : {}) },
       features: {
         path: request.routeOptions.url ?? request.url,
         method: request.method,
@@ -67,12 +72,27 @@ export function createBotFilter (o: BotFilterOptions) {
         ...signals,
         trustedDevice: deviceId !== undefined,
         userKey,
-        velocity: NO_VELOCITY
+        // Every attempt counts towards the replica-wide share, refused early or not: else the
+        // refusals themselves would hide the wave they refuse.
+        velocity: { ...NO_VELOCITY, ...o.velocity.countGlobal() }
       },
       keys: [],
       rules: NO_RULES,
-      challengeSolved: false
+      challengeSolved: false,
+      // The canary draw: never the request id, which a client may choose (and so its draw).
+      drawId: randomUUID()
     }
+  }
+
+  // A rule refused the attempt: counted, logged, and answered.
+  function refuse (request: FastifyRequest, state: AttemptState, verdict: RulesVerdict): never {
+    state.rules = verdict
+    countRules(verdict)
+    for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
+    o.attempts.abandon(request, 'refused')
+    const logFields = { rule: verdict.ruleId, ...(state.decidedEarly ? { early: true } : {}) }
+    if (verdict.action === 'block') throw new GatewayError('request_blocked', { logFields, ...(o.exposeRuleId ? { extensions: { ruleId: verdict.ruleId } } : {}) })
+    throw new GatewayError('challenge_required', { extensions: { challenge: o.gate.offer(state.features.ipKey) }, logFields })
   }
 
   return async function botFilter (request: FastifyRequest): Promise<void> {
@@ -82,30 +102,48 @@ export function createBotFilter (o: BotFilterOptions) {
     const known = o.guard.knownBlock(state.subject)
     if (known !== undefined) {
       state.limit = known.limit.name
-      throw limitRefusal(known, o.gate, state.features.ipKey, { trustedDevice: state.features.trustedDevice })
+      throw limitRefusal(known, o.gate, state.features.ipKey, { trustedDevice: state.features.trustedDevice }, o.limits)
     }
-    state.observed = o.guard.observe(state.subject)
+    const f = state.features
     const header = request.headers[CHALLENGE_HEADER]
-    const [velocity, solved] = await Promise.all([
-      o.velocity.observe(state.velocitySubject),
-      o.gate.solved(typeof header === 'string' ? header : undefined, state.features.ipKey, state.features.ip)
-    ])
-    state.features.velocity = velocity
-    state.challengeSolved = solved
-    if (state.subject.exempt?.ip === true) return // support staff unblocked this address
-
+    const answer = typeof header === 'string' ? header : undefined
+    const exempt = state.subject.exempt?.ip === true // support staff unblocked this address
     // The same draw as a replay makes, so canary decisions replay exactly.
-    const verdict = evaluateRules(o.rules.current().rules, state.features, { now: o.now(), draw: ruleId => canaryDraw(request.id, ruleId) })
+    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId, ruleId) }
+    const rules = o.rules.current().rules
+    if (!exempt) {
+      const known = {
+        ...o.snapshots.known(f.ipKey, f.subnet),
+        // Without a declared device id there is no device to count.
+        ...(state.velocitySubject.deviceKey === undefined ? { usernamesPerDevice: 0 } : {}),
+        globalAttempts: f.velocity.globalAttempts,
+        globalFailureRatio: f.velocity.globalFailureRatio
+      }
+      const early = decideEarly(rules, { ...f, velocity: known }, ctx)
+      // A challenge answer needs its check (one Redis command): only the full path has it.
+      if (early !== undefined && !(early.action === 'challenge' && answer !== undefined)) {
+        state.decidedEarly = true
+        state.features.velocity = { ...f.velocity, ...known }
+        refuse(request, state, early)
+      }
+    }
+
+    state.observed = o.guard.observe(state.subject)
+    const [counted, solved] = await Promise.all([
+      o.velocity.observe(state.velocitySubject),
+      o.gate.solved(answer, f.ipKey, f.ip)
+    ])
+    f.velocity = { ...f.velocity, ...counted }
+    state.challengeSolved = solved
+    if (exempt) return
+
+    const verdict = evaluateRules(rules, f, ctx)
+    if (verdict.action === 'block' || (verdict.action === 'challenge' && !solved)) {
+      o.snapshots.remember(f.ipKey, f.subnet, counted)
+      refuse(request, state, verdict)
+    }
     state.rules = verdict
     countRules(verdict)
     for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
-    if (verdict.action === 'block') {
-      o.attempts.abandon(request, 'refused')
-      throw new GatewayError('request_blocked', { logFields: { rule: verdict.ruleId }, ...(o.exposeRuleId ? { extensions: { ruleId: verdict.ruleId } } : {}) })
-    }
-    if (verdict.action === 'challenge' && !solved) {
-      o.attempts.abandon(request, 'refused')
-      throw new GatewayError('challenge_required', { extensions: { challenge: o.gate.offer(state.features.ipKey) }, logFields: { rule: verdict.ruleId } })
-    }
   }
 }

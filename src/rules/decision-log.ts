@@ -6,6 +6,10 @@ import { type RequestFeatures, type RulesVerdict } from './features.js'
 
 export interface DecisionRecord {
   requestId: string
+  /** The canary draw's seed (server-made, unlike the request id). */
+  drawId: string
+  /** Refused before the counters were read: `features.velocity` holds only what was known then. */
+  early?: boolean
   time: string
   /** e.g. "a***e": enough for support staff to recognise, not to name. */
   user: string

@@ -40,7 +40,21 @@ export interface RequestFeatures {
     failureRatioPerIp: number
     attemptsPerIp: number
     attemptsPerUsername: number
+    /** The same three for the address's /24 (IPv6: its /64, as the address): a proxy pool rotating inside one network. */
+    usernamesPerSubnet: number
+    failureRatioPerSubnet: number
+    attemptsPerSubnet: number
+    /** Every login this replica saw in the last minute, and the share that failed (in process, no Redis). */
+    globalAttempts: number
+    globalFailureRatio: number
   }
+}
+
+/** The velocity signals kept in the counters (Redis, or memory in demo mode); the global ones are in process. */
+export type CountedVelocity = Omit<RequestFeatures['velocity'], 'globalAttempts' | 'globalFailureRatio'>
+
+export const NO_VELOCITY: CountedVelocity = {
+  usernamesPerIp: 0, usernamesPerDevice: 0, failureRatioPerIp: 0, attemptsPerIp: 0, attemptsPerUsername: 0, usernamesPerSubnet: 0, failureRatioPerSubnet: 0, attemptsPerSubnet: 0
 }
 
 export const RULE_ACTIONS = ['allow', 'block', 'challenge', 'step-up', 'limit', 'tag'] as const

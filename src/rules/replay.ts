@@ -3,13 +3,15 @@
 // learns what a rule costs before it is enforced. Pure: the CLI (replay-cli.ts) does the I/O.
 import { type Static, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
-import { type RequestFeatures, type RuleMode, type RulesVerdict } from './features.js'
-import { canaryDraw, describeAction, evaluateRules } from './rule-engine.js'
+import { NO_VELOCITY, type RequestFeatures, type RuleMode, type RulesVerdict } from './features.js'
+import { canaryDraw, describeAction, evaluateRules, VELOCITY_FIELDS } from './rule-engine.js'
 import { type CompiledRules } from './rules-file.js'
 
 /** The fields of a decision-log line (DecisionRecord in decision-log.ts) that replay reads. */
 export interface ReplayRecord {
   requestId: string
+  /** The canary draw's seed; older logs have none and draw from the request id. */
+  drawId?: string
   /** ISO 8601; replay judges expiry at this time. */
   time: string
   features: RequestFeatures
@@ -67,7 +69,7 @@ export function createReplay (rules: CompiledRules): { add: (record: ReplayRecor
   const report: ReplayReport = { decisions: 0, rules: [...stats.values()], actions: { before: counts(), after: counts() }, changed: [] }
 
   function add (record: ReplayRecord): void {
-    const verdict = evaluateRules(rules, record.features, { now: Date.parse(record.time), draw: ruleId => canaryDraw(record.requestId, ruleId) })
+    const verdict = evaluateRules(rules, record.features, { now: Date.parse(record.time), draw: ruleId => canaryDraw(record.drawId ?? record.requestId, ruleId) })
     const loggedIn = LOGGED_IN.has(record.outcome)
     report.decisions++
     report.actions.before[record.verdict.action]++
@@ -118,6 +120,7 @@ const Texts = Type.Array(Type.String())
 // What a replay needs of a logged line. Extra fields are fine: the log records more.
 const RecordSchema = Type.Object({
   requestId: Type.String({ minLength: 1 }),
+  drawId: Type.Optional(Type.String({ minLength: 1 })),
   time: Type.String({ minLength: 1 }),
   outcome: Type.String(),
   features: Type.Object({
@@ -133,7 +136,8 @@ const RecordSchema = Type.Object({
     honeypot: Bool,
     trustedDevice: Bool,
     userKey: Type.String(),
-    velocity: Type.Object({ usernamesPerIp: Count, usernamesPerDevice: Count, failureRatioPerIp: Count, attemptsPerIp: Count, attemptsPerUsername: Count })
+    // Older logs lack the later signals, and early refusals record only what was known: 0 then.
+    velocity: Type.Partial(Type.Object(Object.fromEntries(VELOCITY_FIELDS.map(f => [f, Count]))))
   }),
   verdict: Type.Object({
     action: Type.Union(ACTIONS.map(a => Type.Literal(a))),
@@ -155,6 +159,7 @@ export function parseDecisionLine (line: string): ReplayRecord | undefined {
     return undefined
   }
   if (!validateRecord(value) || Number.isNaN(Date.parse(value.time))) return undefined
-  const { requestId, time, outcome, features, verdict } = value
-  return { requestId, time, outcome, features, verdict }
+  const { requestId, drawId, time, outcome, features, verdict } = value
+  const velocity = { ...NO_VELOCITY, globalAttempts: 0, globalFailureRatio: 0, ...features.velocity }
+  return { requestId, ...(drawId === undefined ? {} : { drawId }), time, outcome, features: { ...features, velocity }, verdict }
 }

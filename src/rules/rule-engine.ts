@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
 import safeRegex from 'safe-regex2'
+import { KEPT_HEADERS } from '../bots/signals.js'
 import { type LimitName } from '../limits/limit-policy.js'
 import { type RequestFeatures, type RuleAction, type RuleMode, type RulesVerdict } from './features.js'
 import type { CompiledRules } from './rules-file.js'
@@ -38,9 +39,12 @@ const MAX_LIST = 1000
 const MAX_REGEX_CHARS = 512
 // A Map, not an object literal: a condition named "constructor" must not find Object's.
 const FLAGS = new Map<string, Flag>([['ua.bot', 'bot'], ['ua.missing', 'missing'], ['ua.malformed', 'malformed'], ['ua.browser', 'browser'], ['honeypot', 'honeypot'], ['trustedDevice', 'trustedDevice']])
-const VELOCITY: readonly VelocityField[] = ['usernamesPerIp', 'usernamesPerDevice', 'failureRatioPerIp', 'attemptsPerIp', 'attemptsPerUsername']
+export const VELOCITY_FIELDS: readonly VelocityField[] = [
+  'usernamesPerIp', 'usernamesPerDevice', 'failureRatioPerIp', 'attemptsPerIp', 'attemptsPerUsername',
+  'usernamesPerSubnet', 'failureRatioPerSubnet', 'attemptsPerSubnet', 'globalAttempts', 'globalFailureRatio'
+]
 const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte', 'eq']
-const FIELDS = `ip, ua, userAgent, ${[...FLAGS.keys()].join(', ')}, anomalies, header.<lower-case name>, path, method, velocity.<${VELOCITY.join('|')}>, any`
+const FIELDS = `ip, ua, userAgent, ${[...FLAGS.keys()].join(', ')}, anomalies, header.<lower-case name>, path, method, velocity.<${VELOCITY_FIELDS.join('|')}>, any`
 const NAME = /^[a-z0-9_]{1,64}$/
 const HEADER = /^[a-z0-9-]{1,64}$/
 
@@ -124,6 +128,8 @@ function rangeOf (entry: string): Range | undefined {
 
 function headerOf (name: string, operand: unknown): Condition | string {
   if (!HEADER.test(name)) return `expected a lower-case header name such as header.accept-language, got "header.${name}"`
+  // Only these reach the rules: any other name would always read as absent.
+  if (!KEPT_HEADERS.includes(name)) return `header "${name}" is not one the rules see (allowed: ${KEPT_HEADERS.join(', ')})`
   const o = operatorOf(operand, ['present', 'absent', 'equals', 'matches', 'notMatches'], '{present: true}')
   if (typeof o === 'string') return o
   if (o.op === 'present' || o.op === 'absent') {
@@ -135,8 +141,8 @@ function headerOf (name: string, operand: unknown): Condition | string {
 }
 
 function velocityOf (name: string, operand: unknown): Condition | string {
-  const field = VELOCITY.find(v => v === name)
-  if (field === undefined) return `unknown velocity signal "${name}" (allowed: ${VELOCITY.join(', ')})`
+  const field = VELOCITY_FIELDS.find(v => v === name)
+  if (field === undefined) return `unknown velocity signal "${name}" (allowed: ${VELOCITY_FIELDS.join(', ')})`
   const expected = `expected a number comparison such as {gt: 20}, got ${shown(operand)}`
   if (!isMap(operand) || Object.keys(operand).length === 0) return expected
   const tests: Array<[Comparison, number]> = []
@@ -184,17 +190,47 @@ export interface EvaluationContext {
  * enforced allow, block, challenge or step-up decides and ends the evaluation.
  */
 export function evaluateRules (rules: CompiledRules, features: RequestFeatures, ctx: EvaluationContext): RulesVerdict {
-  const verdict: RulesVerdict = { action: 'none', enforced: [], shadowed: [], budgets: {}, tags: [] }
+  return evaluate(rules, features, ctx) ?? NONE()
+}
+
+/** Features before the counters are read: the velocity signals known so far (in process, or a recent snapshot). */
+export type EarlyFeatures = Omit<RequestFeatures, 'velocity'> & { velocity: Partial<RequestFeatures['velocity']> }
+
+/**
+ * The rules' refusal of a request decided before any counter is read, or undefined when the
+ * counters could change it. Conditions on unknown signals are neither true nor false; an unknown
+ * enforced terminal rule leaves the verdict open unless it would refuse the same way. Shadow
+ * rules on unknown signals go unrecorded: the request is refused before they can be known.
+ */
+export function decideEarly (rules: CompiledRules, features: EarlyFeatures, ctx: EvaluationContext): RulesVerdict | undefined {
+  const verdict = evaluate(rules, features, ctx)
+  return verdict !== undefined && (verdict.action === 'block' || verdict.action === 'challenge') ? verdict : undefined
+}
+
+const NONE = (): RulesVerdict => ({ action: 'none', enforced: [], shadowed: [], budgets: {}, tags: [] })
+
+// Kleene logic: undefined is "cannot tell yet" (only for early features). Returns undefined when
+// an unknown terminal rule could change the outcome.
+function evaluate (rules: CompiledRules, features: EarlyFeatures, ctx: EvaluationContext): RulesVerdict | undefined {
+  const verdict = NONE()
+  const unknownTerminal = new Set<string>()
   for (const rule of rules) {
     if (rule.expiresAt !== undefined && ctx.now >= rule.expiresAt) continue
-    if (!allHold(rule.when, features)) continue
+    const truth = allHold(rule.when, features)
+    if (truth === false) continue
     // `!(draw < percent)`: a draw that is not a number never enforces.
-    if (rule.mode === 'shadow' || (rule.mode === 'canary' && !(ctx.draw(rule.id) < rule.canaryPercent))) {
+    const recordOnly = rule.mode === 'shadow' || (rule.mode === 'canary' && !(ctx.draw(rule.id) < rule.canaryPercent))
+    const action = rule.action
+    const terminal = action.kind !== 'limit' && action.kind !== 'tag'
+    if (truth === undefined) {
+      if (!recordOnly && terminal) unknownTerminal.add(action.kind)
+      continue
+    }
+    if (recordOnly) {
       verdict.shadowed.push(rule.id)
       continue
     }
     verdict.enforced.push(rule.id)
-    const action = rule.action
     if (action.kind === 'limit') {
       for (const [name, budget] of Object.entries(action.budgets) as Array<[LimitName, number]>) {
         verdict.budgets[name] = Math.min(verdict.budgets[name] ?? Infinity, budget)
@@ -202,20 +238,27 @@ export function evaluateRules (rules: CompiledRules, features: RequestFeatures, 
     } else if (action.kind === 'tag') {
       if (!verdict.tags.includes(action.tag)) verdict.tags.push(action.tag)
     } else {
+      // An earlier rule that cannot be told yet would end it too, and maybe otherwise.
+      if ([...unknownTerminal].some(kind => kind !== action.kind)) return undefined
       verdict.action = action.kind
       verdict.ruleId = rule.id
-      break
+      return verdict
     }
   }
-  return verdict
+  return unknownTerminal.size === 0 ? verdict : undefined
 }
 
-function allHold (conditions: readonly Condition[], f: RequestFeatures): boolean {
-  for (const c of conditions) if (!holds(c, f)) return false
-  return true
+function allHold (conditions: readonly Condition[], f: EarlyFeatures): boolean | undefined {
+  let known = true
+  for (const c of conditions) {
+    const truth = holds(c, f)
+    if (truth === false) return false
+    if (truth === undefined) known = false
+  }
+  return known ? true : undefined
 }
 
-function holds (c: Condition, f: RequestFeatures): boolean {
+function holds (c: Condition, f: EarlyFeatures): boolean | undefined {
   switch (c.kind) {
     case 'ip': return inRanges(f.ip, c.ranges) !== c.negate
     case 'ua': return c.re.test(f.userAgent) !== c.negate
@@ -228,17 +271,28 @@ function holds (c: Condition, f: RequestFeatures): boolean {
       return (value !== undefined && c.re.test(value)) !== c.negate
     }
     case 'text': return c.values.includes(c.field === 'path' ? f.path : f.method.toUpperCase())
-    case 'velocity': return c.tests.every(([op, bound]) => compare(f.velocity[c.field], op, bound))
-    case 'any': return c.of.some(map => allHold(map, f))
+    case 'velocity': {
+      const value = f.velocity[c.field]
+      return value === undefined ? undefined : c.tests.every(([op, bound]) => compare(value, op, bound))
+    }
+    case 'any': {
+      let known = true
+      for (const map of c.of) {
+        const truth = allHold(map, f)
+        if (truth === true) return true
+        if (truth === undefined) known = false
+      }
+      return known ? false : undefined
+    }
   }
 }
 
 // Own properties only: header.constructor must not find Object.prototype's.
-function header (f: RequestFeatures, name: string): string | undefined {
+function header (f: EarlyFeatures, name: string): string | undefined {
   return Object.hasOwn(f.headers, name) ? f.headers[name] : undefined
 }
 
-function flagOf (f: RequestFeatures, flag: Flag): boolean {
+function flagOf (f: EarlyFeatures, flag: Flag): boolean {
   return flag === 'honeypot' || flag === 'trustedDevice' ? f[flag] : f.ua[flag]
 }
 

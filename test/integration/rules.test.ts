@@ -9,6 +9,8 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { solvePow } from '../../src/challenge/pow.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { webhookProvider, webhookSink } from '../helpers/otp-webhook-sink.js'
+import { commandCounter } from '../helpers/redis-probe.js'
+import { startRedisServer } from '../helpers/redis-server.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
 
 const ADMIN = 'rules-admin-token-0123456789abc'
@@ -118,6 +120,90 @@ rules:
     const codes = []
     for (let i = 0; i < 8; i++) codes.push((await login(app, `victim${i}`, 'guess', { remoteAddress: '198.51.100.31' })).statusCode)
     expect(codes).toEqual([401, 401, 401, 401, 401, 403, 403, 403])
+  })
+})
+
+describe('refusals decided before the counters', () => {
+  async function onOwnRedis (rules: string) {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    const { app } = await appWithRules(rules, { REDIS_URL: redis.url })
+    return { app, commands: await commandCounter(redis.url) }
+  }
+
+  it('refuse an address the rules just refused, and a declared bot, without a Redis command', async () => {
+    const { app, commands } = await onOwnRedis(`
+rules:
+  - id: stuffing
+    when:
+      velocity.usernamesPerIp: { gt: 5 }
+      velocity.failureRatioPerIp: { gte: 0.8 }
+    action: challenge
+  - id: bots
+    when: { ua: { matches: '^curl/' } }
+    action: block
+`)
+    const from = { remoteAddress: '198.51.100.40' }
+    for (let i = 0; i < 7; i++) await login(app, `victim${i}`, 'guess', from)
+    const first = await login(app, 'victim7', 'guess', from)
+    expect(first.json().code).toBe('challenge_required') // read from the counters, remembered
+    // A bot's first request is judged on the full path: the rule above might challenge it instead.
+    expect((await login(app, 'any', 'x', { remoteAddress: '192.0.2.9' }, CURL)).json().code).toBe('request_blocked')
+    await sleep(200) // the refusal's refunds are sent after its answer
+    const before = await commands()
+    for (let i = 0; i < 20; i++) expect((await login(app, `next${i}`, 'guess', from)).json().code).toBe('challenge_required')
+    for (let i = 0; i < 20; i++) expect((await login(app, `any${i}`, 'x', { remoteAddress: '192.0.2.9' }, CURL)).json().code).toBe('request_blocked')
+    expect(await commands()).toBe(before)
+    // The decisions say so, and another address is judged on its own counters.
+    const decisions = (await app.inject({ url: '/admin/decisions?limit=1', headers: { authorization: `Bearer ${ADMIN}` } })).json().decisions
+    expect(decisions[0]).toMatchObject({ early: true, verdict: { action: 'block', ruleId: 'bots' } })
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '198.51.100.41' })).json().status).toBe('authenticated')
+  })
+
+  it('still let a solved challenge through from a remembered address', async () => {
+    const { app } = await onOwnRedis(`
+rules:
+  - id: stuffing
+    when:
+      velocity.usernamesPerIp: { gt: 3 }
+      velocity.failureRatioPerIp: { gte: 0.5 }
+    action: challenge
+`)
+    const from = { remoteAddress: '198.51.100.42' }
+    let refused
+    for (let i = 0; i < 6; i++) refused = await login(app, `victim${i}`, 'guess', from)
+    const { challenge } = refused?.json() as { challenge: { token: string, difficulty: number } }
+    const solution = solvePow(challenge.token, challenge.difficulty)
+    const answered = await login(app, 'alice', 'right-pass', from, { ...BROWSER, 'x-challenge-response': `pow ${challenge.token}:${solution}` })
+    expect(answered.json().status).toBe('authenticated')
+  })
+
+  it('challenge new devices while most logins fail across the replica, and let trusted devices in', async () => {
+    const { app } = await onOwnRedis(`
+rules:
+  - id: surge
+    when:
+      velocity.globalAttempts: { gte: 20 }
+      velocity.globalFailureRatio: { gte: 0.5 }
+      trustedDevice: false
+    action: challenge
+`)
+    const signedIn = await login(app, 'alice', 'right-pass', { remoteAddress: '10.1.0.1' })
+    const deviceToken = signedIn.json().deviceToken as string
+    // A wave from everywhere: no address tries twice.
+    for (let i = 0; i < 30; i++) await login(app, `leaked${i}`, 'guess', { remoteAddress: `45.${i}.7.9` })
+    expect((await login(app, 'bob2', 'right-pass', { remoteAddress: '10.1.0.2' })).json().code).toBe('challenge_required')
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.1.0.3' }, { ...BROWSER, 'x-device-token': deviceToken })).json().status).toBe('authenticated')
+  })
+
+  it('draw canary rules from a value the client cannot choose', async () => {
+    const { app } = await onOwnRedis(`
+rules:
+  - { id: half, when: { method: { equals: POST } }, action: block, mode: canary, canaryPercent: 50 }
+`)
+    const codes = new Set<number>()
+    for (let i = 0; i < 40; i++) codes.add((await login(app, 'alice', 'right-pass', { remoteAddress: `10.2.0.${i + 1}` }, { ...BROWSER, 'x-request-id': 'always-the-same' })).statusCode)
+    expect([...codes].sort()).toEqual([200, 403])
   })
 })
 

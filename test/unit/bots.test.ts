@@ -44,13 +44,34 @@ describe('velocity (in memory)', () => {
   it('counts distinct usernames and the failure ratio per address over a sliding window', async () => {
     let now = 1_000_000
     const v = createVelocity({ redis: null, keyPrefix: 't:', windowS: 600, now: () => now, maxEntries: 1000 })
-    for (let i = 0; i < 5; i++) await v.observe({ ipKey: '1.2.3.4', userKey: `u${i % 3}` })
-    await v.notFailure({ ipKey: '1.2.3.4', userKey: 'u0' })
-    const seen = await v.observe({ ipKey: '1.2.3.4', userKey: 'u9', deviceKey: 'd1' })
+    for (let i = 0; i < 5; i++) await v.observe({ ipKey: '1.2.3.4', subnet: '1.2.3.0/24', userKey: `u${i % 3}` })
+    await v.notFailure({ ipKey: '1.2.3.4', subnet: '1.2.3.0/24', userKey: 'u0' })
+    const seen = await v.observe({ ipKey: '1.2.3.4', subnet: '1.2.3.0/24', userKey: 'u9', deviceKey: 'd1' })
     expect(seen).toMatchObject({ usernamesPerIp: 4, attemptsPerIp: 6, attemptsPerUsername: 1, usernamesPerDevice: 1 })
     expect(seen.failureRatioPerIp).toBeCloseTo(5 / 6)
     now += 700_000 // past the window
-    expect(await v.observe({ ipKey: '1.2.3.4', userKey: 'u1' })).toMatchObject({ usernamesPerIp: 1, attemptsPerIp: 1 })
+    expect(await v.observe({ ipKey: '1.2.3.4', subnet: '1.2.3.0/24', userKey: 'u1' })).toMatchObject({ usernamesPerIp: 1, attemptsPerIp: 1 })
+  })
+
+  it('counts a /24 across the addresses rotating inside it', async () => {
+    const v = createVelocity({ redis: null, keyPrefix: 't:', windowS: 600, now: () => 1_000_000, maxEntries: 1000 })
+    for (let h = 1; h <= 30; h++) await v.observe({ ipKey: `203.0.113.${h}`, subnet: '203.0.113.0/24', userKey: `u${h}` })
+    const seen = await v.observe({ ipKey: '203.0.113.99', subnet: '203.0.113.0/24', userKey: 'u99' })
+    expect(seen).toMatchObject({ usernamesPerIp: 1, attemptsPerIp: 1, usernamesPerSubnet: 31, attemptsPerSubnet: 31, failureRatioPerSubnet: 1 })
+    await v.notFailure({ ipKey: '203.0.113.99', subnet: '203.0.113.0/24', userKey: 'u99' })
+    expect((await v.observe({ ipKey: '203.0.113.5', subnet: '203.0.113.0/24', userKey: 'u5' })).failureRatioPerSubnet).toBeCloseTo(31 / 32)
+  })
+
+  it('keeps the share of failed logins across the replica over the last minute, in process', async () => {
+    let now = 5_000_000
+    const v = createVelocity({ redis: null, keyPrefix: 't:', windowS: 600, now: () => now, maxEntries: 1000 })
+    for (let i = 0; i < 9; i++) v.countGlobal()
+    for (let i = 0; i < 3; i++) await v.notFailure({ ipKey: '1.1.1.1', subnet: '1.1.1.0/24', userKey: 'u' })
+    expect(v.countGlobal()).toEqual({ globalAttempts: 10, globalFailureRatio: 0.7 })
+    now += 30_000
+    expect(v.countGlobal().globalAttempts).toBe(11)
+    now += 40_000 // the first ten fell out of the minute
+    expect(v.countGlobal()).toEqual({ globalAttempts: 2, globalFailureRatio: 1 })
   })
 })
 

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { isbot } from 'isbot'
+import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import { computeSignals } from '../../src/bots/signals.js'
 import { type RequestFeatures } from '../../src/rules/features.js'
-import { canaryDraw, evaluateRules, rulesVersion } from '../../src/rules/rule-engine.js'
+import { canaryDraw, decideEarly, type EarlyFeatures, evaluateRules, rulesVersion, VELOCITY_FIELDS } from '../../src/rules/rule-engine.js'
 import { type CompiledRules, formatRuleErrors, parseRules } from '../../src/rules/rules-file.js'
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -31,7 +32,7 @@ function features (over: Partial<RequestFeatures> = {}): RequestFeatures {
     honeypot: false,
     trustedDevice: false,
     userKey: 'k1',
-    velocity: { usernamesPerIp: 1, usernamesPerDevice: 1, failureRatioPerIp: 0, attemptsPerIp: 1, attemptsPerUsername: 1 },
+    velocity: { usernamesPerIp: 1, usernamesPerDevice: 1, failureRatioPerIp: 0, attemptsPerIp: 1, attemptsPerUsername: 1, usernamesPerSubnet: 1, failureRatioPerSubnet: 0, attemptsPerSubnet: 1, globalAttempts: 50, globalFailureRatio: 0.05 },
     ...over
   }
 }
@@ -124,7 +125,7 @@ rules:
     ['anomalies: { includesAny: [a_one, b_two] }', features({ anomalies: ['b_two'] }), features({ anomalies: ['c_three'] })],
     ['header.accept-language: { present: true }', features(), features({ headers: {} })],
     ['header.accept-language: { absent: true }', features({ headers: {} }), features()],
-    ['header.constructor: { absent: true }', features(), features({ headers: { constructor: 'x' } })],
+    ['header.origin: { absent: true }', features(), features({ headers: { origin: 'https://lend.example' } })],
     ['header.accept: { equals: application/json }', features(), features({ headers: { accept: '*/*' } })],
     ['header.accept: { matches: "^\\\\*/\\\\*$" }', features({ headers: { accept: '*/*' } }), features()],
     ['header.sec-fetch-mode: { notMatches: "^(cors|navigate)$" }', features({ headers: {} }), features({ headers: { 'sec-fetch-mode': 'cors' } })],
@@ -243,7 +244,7 @@ describe('the default rules', () => {
 
   it('challenges credential stuffing, but not a busy shared address where logins succeed', () => {
     const honest = browserHeaders(CHROME)
-    const stuffing = { usernamesPerIp: 40, usernamesPerDevice: 0, failureRatioPerIp: 0.9, attemptsPerIp: 60, attemptsPerUsername: 1 }
+    const stuffing = { ...features().velocity, usernamesPerIp: 40, usernamesPerDevice: 0, failureRatioPerIp: 0.9, attemptsPerIp: 60, attemptsPerUsername: 1 }
     expect(evaluateRules(defaults, requestFrom(honest, { velocity: stuffing }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'credential-stuffing-velocity' })
     const carrierNat = { ...stuffing, usernamesPerIp: 400, failureRatioPerIp: 0.15, attemptsPerIp: 500 }
     expect(evaluateRules(defaults, requestFrom(honest, { velocity: carrierNat }), NEVER_DRAWN)).toMatchObject({ action: 'none', enforced: [], budgets: {} })
@@ -260,5 +261,77 @@ describe('the default rules', () => {
   it('only records, never acts on, its shadow rules', () => {
     const verdict = evaluateRules(defaults, requestFrom({ ...browserHeaders(CHROME), 'user-agent': 'LendApp' }, { velocity: { ...features().velocity, attemptsPerUsername: 31 } }), NEVER_DRAWN)
     expect(verdict).toMatchObject({ action: 'none', enforced: [], shadowed: ['bare-bot-user-agent', 'malformed-user-agent', 'account-under-attack'] })
+  })
+})
+
+describe('decideEarly', () => {
+  const early = (f: RequestFeatures, velocity: Partial<RequestFeatures['velocity']> = {}): EarlyFeatures => ({ ...f, velocity })
+  const rules = rulesOf(`
+rules:
+  - { id: stuffing, when: { velocity.usernamesPerIp: { gt: 20 } }, action: challenge }
+  - { id: shadow-any, when: { velocity.attemptsPerUsername: { gt: 1 } }, action: block, mode: shadow }
+  - { id: tighten, when: { velocity.attemptsPerIp: { gt: 1 } }, action: { limit: { ip_attempts: 5 } } }
+  - { id: no-ua, when: { ua.missing: true }, action: challenge }
+  - { id: honeypot, when: { honeypot: true }, action: block }
+`)
+
+  it('refuses from what the request shows when no rule on unknown counters could refuse otherwise', () => {
+    // stuffing is unknown but would challenge too: either way a challenge.
+    expect(decideEarly(rules, early(features({ ua: { ...features().ua, missing: true } })), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'no-ua' })
+    // stuffing unknown, honeypot would block: stuffing might have challenged instead. Open.
+    expect(decideEarly(rules, early(features({ honeypot: true })), NEVER_DRAWN)).toBeUndefined()
+    expect(decideEarly(rules, early(features({ honeypot: true }), { usernamesPerIp: 3 }), NEVER_DRAWN)).toMatchObject({ action: 'block', ruleId: 'honeypot' })
+  })
+
+  it('decides from a recent reading of the address, and leaves everything else to the full evaluation', () => {
+    expect(decideEarly(rules, early(features(), { usernamesPerIp: 40 }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'stuffing', enforced: ['stuffing'] })
+    expect(decideEarly(rules, early(features(), { usernamesPerIp: 3 }), NEVER_DRAWN)).toBeUndefined() // no refusal: the counters must be read
+    expect(decideEarly(rules, early(features()), NEVER_DRAWN)).toBeUndefined()
+  })
+
+  it('never lets an unknown allow rule be skipped', () => {
+    const withAllow = rulesOf(`
+rules:
+  - { id: trusted-office, when: { velocity.attemptsPerIp: { lt: 1000 }, ip: { cidr: [198.51.100.0/24] } }, action: allow }
+  - { id: no-ua, when: { ua.missing: true }, action: block }
+`)
+    expect(decideEarly(withAllow, early(features({ ua: { ...features().ua, missing: true } })), NEVER_DRAWN)).toBeUndefined()
+    expect(decideEarly(withAllow, early(features({ ip: '192.0.2.1', ua: { ...features().ua, missing: true } })), NEVER_DRAWN)).toMatchObject({ action: 'block' })
+  })
+
+  it('never decides what the full evaluation would decide otherwise (default rules, random signals)', () => {
+    const defaults = rulesOf(readFileSync(new URL('../../rules/default-rules.yaml', import.meta.url), 'utf8'))
+    const velocity = fc.record(Object.fromEntries(VELOCITY_FIELDS.map(f => [f, f.startsWith('failureRatio') || f === 'globalFailureRatio' ? fc.double({ min: 0, max: 1, noNaN: true }) : fc.nat({ max: 400 })]))) as fc.Arbitrary<RequestFeatures['velocity']>
+    const headers = fc.constantFrom<Record<string, string>>(
+      { 'user-agent': CHROME, accept: '*/*', 'accept-language': 'en', 'accept-encoding': 'gzip', 'sec-fetch-mode': 'cors' },
+      { 'user-agent': 'python-requests/2.31', accept: '*/*' },
+      { accept: '*/*' },
+      { 'user-agent': 'LendApp/5.2.1 (Android 14)', 'accept-encoding': 'gzip' },
+      { 'user-agent': CHROME, accept: '*/*' }
+    )
+    fc.assert(fc.property(velocity, headers, fc.boolean(), fc.boolean(), fc.subarray([...VELOCITY_FIELDS]), (v, h, honeypot, trustedDevice, knownFields) => {
+      const full: RequestFeatures = { ...features(), ...computeSignals(h, { username: 'u', password: 'p' }), honeypot, trustedDevice, velocity: v }
+      const known = Object.fromEntries(knownFields.map(k => [k, v[k]]))
+      const decided = decideEarly(defaults, early(full, known), NEVER_DRAWN)
+      if (decided !== undefined) expect(evaluateRules(defaults, full, NEVER_DRAWN).action).toBe(decided.action)
+    }), { numRuns: 3000 })
+  })
+})
+
+describe('the default rules against waves no single address shows', () => {
+  const defaults = rulesOf(readFileSync(new URL('../../rules/default-rules.yaml', import.meta.url), 'utf8'))
+  const browser = { ...features(), ...computeSignals({ 'user-agent': CHROME, accept: '*/*', 'accept-language': 'en', 'accept-encoding': 'gzip', 'sec-fetch-mode': 'cors' }, { username: 'u', password: 'p' }) }
+  const withV = (v: Partial<RequestFeatures['velocity']>, over: Partial<RequestFeatures> = {}) => ({ ...browser, ...over, velocity: { ...browser.velocity, ...v } })
+
+  it('challenges a /24 where nearly every login fails across many accounts, not a carrier network where they succeed', () => {
+    expect(evaluateRules(defaults, withV({ usernamesPerSubnet: 60, failureRatioPerSubnet: 0.95 }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'credential-stuffing-network' })
+    expect(evaluateRules(defaults, withV({ usernamesPerSubnet: 900, failureRatioPerSubnet: 0.2 }), NEVER_DRAWN).action).toBe('none')
+  })
+
+  it('challenges new devices while most of the replica\'s logins fail, never a trusted device, never a quiet gateway', () => {
+    expect(evaluateRules(defaults, withV({ globalAttempts: 500, globalFailureRatio: 0.6 }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'login-failure-surge' })
+    expect(evaluateRules(defaults, withV({ globalAttempts: 500, globalFailureRatio: 0.6 }, { trustedDevice: true }), NEVER_DRAWN).action).toBe('none')
+    expect(evaluateRules(defaults, withV({ globalAttempts: 150, globalFailureRatio: 0.9 }), NEVER_DRAWN).action).toBe('none')
+    expect(evaluateRules(defaults, withV({ globalAttempts: 5000, globalFailureRatio: 0.2 }), NEVER_DRAWN).action).toBe('none')
   })
 })

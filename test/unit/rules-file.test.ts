@@ -93,6 +93,9 @@ describe('parseRules refuses invalid documents, naming the rule and the field', 
   it('refuses unknown condition fields, also inside any', () => {
     expect(errorsOf(rule('{ ua.bott: true }'))[0]).toMatchObject({ ruleId: 'r1', field: 'when.ua.bott', message: expect.stringMatching(/^unknown condition field "ua.bott"/) })
     expect(errorsOf(rule('{ any: [ { honeypot: true }, { velocity.speed: { gt: 1 } } ] }'))[0]).toMatchObject({ field: 'when.any[1].velocity.speed', message: expect.stringMatching(/unknown velocity signal "speed"/) })
+    // Only kept headers reach the rules: any other name would always read as absent.
+    expect(errorsOf(rule('{ header.constructor: { absent: true } }'))[0]).toMatchObject({ field: 'when.header.constructor', message: expect.stringMatching(/^header "constructor" is not one the rules see \(allowed: user-agent, /) })
+    expect(errorsOf(rule('{ header.x-forwarded-for: { present: true } }'))[0]).toMatchObject({ field: 'when.header.x-forwarded-for' })
     expect(errorsOf(rule('{ constructor: true }'))[0]).toMatchObject({ field: 'when.constructor', message: expect.stringMatching(/^unknown condition field "constructor"/) })
     expect(errorsOf(rule('{ header.Accept: { present: true } }'))[0]).toMatchObject({ field: 'when.header.Accept', message: expect.stringMatching(/lower-case header name/) })
   })

@@ -1,0 +1,53 @@
+// Logins and failed logins across everything this replica saw in the last minute, in process:
+// a credential-stuffing wave spread over a botnet hides from every per-address counter, but not
+// from the share of all logins that fail. No Redis: each replica behind a load balancer sees a
+// fair sample of the traffic, and the signal must cost nothing on the hot path.
+
+export interface GlobalFailures {
+  /** Counts an attempt as a failure until told otherwise; returns the window after it. */
+  attempt: () => { attempts: number, failureRatio: number }
+  /** The attempt was no failure after all. */
+  notFailure: () => void
+}
+
+const BUCKETS = 12
+
+export function createGlobalFailures (windowMs: number, now: () => number): GlobalFailures {
+  const bucketMs = windowMs / BUCKETS
+  const attempts = new Array<number>(BUCKETS).fill(0)
+  const failures = new Array<number>(BUCKETS).fill(0)
+  let head = Math.floor(now() / bucketMs)
+
+  // Moves the window to now, zeroing the buckets that fell out of it.
+  function advance (): number {
+    const current = Math.floor(now() / bucketMs)
+    for (let b = Math.max(head + 1, current - BUCKETS + 1); b <= current; b++) {
+      attempts[b % BUCKETS] = 0
+      failures[b % BUCKETS] = 0
+    }
+    head = Math.max(head, current)
+    return head % BUCKETS
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+
+  return {
+    attempt () {
+      const i = advance()
+      attempts[i] = (attempts[i] ?? 0) + 1
+      failures[i] = (failures[i] ?? 0) + 1
+      const total = sum(attempts)
+      return { attempts: total, failureRatio: sum(failures) / total }
+    },
+    notFailure () {
+      const i = advance()
+      // The failure may sit in an older bucket; take it from the newest that has one.
+      for (let k = 0; k < BUCKETS; k++) {
+        const j = (i - k + BUCKETS) % BUCKETS
+        if ((failures[j] ?? 0) > 0) {
+          failures[j] = (failures[j] ?? 0) - 1
+          return
+        }
+      }
+    }
+  }
+}

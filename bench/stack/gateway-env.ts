@@ -17,6 +17,7 @@ export const OVERRIDE_REASONS: Record<string, string> = {
   OTP_BREAKER_RESET_TIMEOUT_MS: '5000 (default 30000): so a recovered primary SMS provider is probed again within a run',
   OTP_SENDS_PER_COUNTRY_PER_HOUR: '100000 (default 1000): every honest phone is +86; a nationwide lender sends far more than 1000 codes an hour to one country at peak',
   READMISSION_DURATION_S: '10 (default 60): the re-admission ramp fits inside a 20 s run',
+  CHALLENGE_POW_DIFFICULTY: '8 (default 16): honest users solve challenges as browsers do, on the load generator\'s CPU; at 16 bits the solving, not the gateway, would be measured',
   SHUTDOWN_TIMEOUT_MS: '3000: the bench stops the gateway with SIGTERM and does not wait 10 s',
   REDIS_KEY_PREFIX: 'bench: on the bench\'s own empty redis-server'
 }
@@ -35,6 +36,7 @@ export function benchGatewayEnv (w: GatewayWiring, overrides: Record<string, str
     OTP_BREAKER_RESET_TIMEOUT_MS: '5000',
     OTP_SENDS_PER_COUNTRY_PER_HOUR: '100000',
     READMISSION_DURATION_S: '10',
+    CHALLENGE_POW_DIFFICULTY: '8',
     SHUTDOWN_TIMEOUT_MS: '3000',
     REDIS_KEY_PREFIX: 'bench:',
     ...overrides

@@ -1,7 +1,9 @@
 // An honest user's login as the lender's web app performs it: post the password, and when a
 // second factor is asked, have the code sent, read it from the phone (the mock provider's
 // mailbox) and type it in. The device cookie is kept between logins; Retry-After is obeyed;
-// when SMS cannot be delivered the user takes the alternative channel the answer offers.
+// when SMS cannot be delivered the user takes the alternative channel the answer offers; a
+// proof-of-work challenge is solved and the login sent again, as the web app's script does.
+import { solvePow } from '../../src/challenge/pow.js'
 import { type Answer } from '../measure/classify.js'
 import { type Recorder } from '../measure/recorder.js'
 import { type Agent, cookieValue, IDLE, type Outgoing } from './agent.js'
@@ -29,6 +31,14 @@ export interface HonestOptions {
 type Channel = 'sms' | 'voice' | 'email'
 const BLOCKING = new Set(['too_many_attempts', 'request_blocked', 'challenge_required'])
 const MAX_CHANNEL_SWITCHES = 2
+const MAX_CHALLENGES = 2
+
+/** The X-Challenge-Response for a challenge_required answer's proof of work, if it has one. */
+export function solveChallenge (a: Answer): string | undefined {
+  const challenge = a.json?.challenge as { type?: unknown, token?: unknown, difficulty?: unknown } | undefined
+  if (challenge?.type !== 'pow' || typeof challenge.token !== 'string' || typeof challenge.difficulty !== 'number') return undefined
+  return `pow ${challenge.token}:${solvePow(challenge.token, challenge.difficulty)}`
+}
 
 export function createHonestAgent (o: HonestOptions): Agent {
   let account: Account | undefined
@@ -38,6 +48,8 @@ export function createHonestAgent (o: HonestOptions): Agent {
   let challengeId = ''
   let channel: Channel = 'sms'
   let switches = 0
+  let solved: string | undefined
+  let challenges = 0
 
   function end (ok: boolean, a: Answer | undefined) {
     if (account === undefined) return
@@ -57,6 +69,7 @@ export function createHonestAgent (o: HonestOptions): Agent {
     const cookie = a.did === undefined ? undefined : `did=${a.did}`
     if (step === 'login') {
       const headers = browserHeaders(a.identity, a.address, a.form ? FORM_TYPE : JSON_TYPE, cookie)
+      if (solved !== undefined) headers['x-challenge-response'] = solved
       return { step, method: 'POST', path: '/auth/login', headers, body: loginBody(a.username, a.password, a.form) }
     }
     const headers = browserHeaders(a.identity, a.address, JSON_TYPE, cookie)
@@ -68,6 +81,8 @@ export function createHonestAgent (o: HonestOptions): Agent {
   const destination = (a: Account) => (channel === 'email' ? a.email : a.phone) ?? ''
 
   function afterLogin (a: Answer) {
+    solved = a.code === 'challenge_required' && challenges < MAX_CHALLENGES ? solveChallenge(a) : undefined
+    if (solved !== undefined) { challenges++; return } // the same login again, with the answer
     if (a.code !== 'otp_required') { end(a.status === 200, a); return }
     const offered = Array.isArray(a.json?.channels) ? a.json.channels.filter((c): c is Channel => c === 'sms' || c === 'voice' || c === 'email') : []
     if (o.mailbox === undefined || offered.length === 0) { end(false, { ...a, code: 'otp_unreadable' }); return }
@@ -98,6 +113,8 @@ export function createHonestAgent (o: HonestOptions): Agent {
         step = 'login'
         flowStart = o.recorder.now()
         waited = 0
+        solved = undefined
+        challenges = 0
       }
       return request(account)
     },

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { leadingZeroBits } from '../../src/challenge/pow.js'
 import { readAnswer } from '../../bench/measure/classify.js'
 import { createRecorder } from '../../bench/measure/recorder.js'
 import { buildAccounts, createAccountPool } from '../../bench/traffic/account-pool.js'
@@ -49,6 +51,25 @@ describe('the account directory', () => {
 })
 
 describe('an honest user', () => {
+  it('solves a proof-of-work challenge as the web app does and sends the same login again, at most twice', () => {
+    const { agent, recorder } = honestSetup([13])
+    const first = agent.next()
+    const challenge = { type: 'pow', algorithm: 'sha256', token: 'tok.en', difficulty: 8 }
+    agent.answer(json(403, { code: 'challenge_required', challenge }), 5)
+    const again = agent.next()
+    expect(again.body).toBe(first.body)
+    const [scheme, rest = ''] = (again.headers['x-challenge-response'] ?? '').split(' ')
+    expect(scheme).toBe('pow')
+    const [token, solution = ''] = rest.split(':')
+    expect(token).toBe('tok.en')
+    expect(leadingZeroBits(createHash('sha256').update(`tok.en:${solution}`).digest())).toBeGreaterThanOrEqual(8)
+    agent.answer(json(200, { status: 'authenticated', userId: 'u-h13', token: 't' }), 5)
+    expect(recorder.flows.map(f => f.ok)).toEqual([true])
+
+    for (let i = 0; i < 3; i++) { agent.next(); agent.answer(json(403, { code: 'challenge_required', challenge }), 5) }
+    expect(recorder.flows.map(f => [f.ok, f.code])).toEqual([[true, 'authenticated'], [false, 'challenge_required']])
+  })
+
   it('logs in with browser headers, finishes the second factor with the delivered code, and keeps the device cookie', () => {
     const { agent, recorder, box } = honestSetup([10])
     const login = agent.next()

@@ -52,6 +52,9 @@ function unlock (): void {
   nav.hidden = false
   forget.hidden = false
   route()
+  admin<{ mode: string, version: string }>('/admin/status').then(result => {
+    if (result.ok) byId('banner-status').textContent = t('bannerStatus', result.body)
+  })
 }
 
 byId<HTMLFormElement>('token-form').addEventListener('submit', event => {

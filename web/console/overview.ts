@@ -52,7 +52,6 @@ export function createOverviewView () {
   async function refresh (): Promise<void> {
     const [s, stats] = await Promise.all([admin<Status>('/admin/status'), admin<{ minutes: Minute[] }>('/admin/stats?minutes=15')])
     if (!s.ok) return showProblem(status, s.problem)
-    byId('banner-status').textContent = t('bannerStatus', { mode: s.body.mode, version: s.body.version })
     byId('status-facts').replaceChildren(...facts(s.body))
     byId('provider-table').replaceChildren(providers(s.body))
     maintenance.render(s.body.maintenance)

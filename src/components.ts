@@ -65,7 +65,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const keyPrefix = config.REDIS_KEY_PREFIX
   const faults = deps.demoFaults ?? createDemoFaults()
   const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults)
-  const guards = await createLoginGuards(config, redis, log, metrics, now, storeHealth)
+  const guards = await createLoginGuards(config, redis, log, metrics, now)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
   const maintenance = createMaintenanceState({
     redis, keyPrefix, configured: config.maintenance, keepEndedMs: config.READMISSION_DURATION_S * 1000 + 60_000, pollMs: 1000, log, now

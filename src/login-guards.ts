@@ -10,7 +10,6 @@ import { createChallengeGate } from './challenge/challenge-gate.js'
 import { type Config } from './config.js'
 import { type Metrics } from './infra/metrics.js'
 import { createNdjsonSink } from './infra/ndjson-sink.js'
-import { type StoreHealth } from './infra/store-guard.js'
 import { type BlockCache, createBlockCache } from './limits/block-cache.js'
 import { createExemptions, type Exemptions } from './limits/exemptions.js'
 import { createLimitCounters, type LimitCounters } from './limits/limit-counters.js'
@@ -43,10 +42,10 @@ export interface LoginGuards {
   close: () => Promise<void>
 }
 
-export async function createLoginGuards (config: Config, redis: RedisClient | null, log: Logger, metrics: Metrics, now: () => number, storeHealth: StoreHealth): Promise<LoginGuards> {
+export async function createLoginGuards (config: Config, redis: RedisClient | null, log: Logger, metrics: Metrics, now: () => number): Promise<LoginGuards> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
-  const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics, onStoreFailure: storeHealth.failed })
+  const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics })
   const blocks = createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES)
   const guard = createLimitGuard({
     counters,
@@ -56,7 +55,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
     sharedPolicy,
     metrics
   })
-  const velocity = createVelocity({ redis, keyPrefix, windowS: config.VELOCITY_WINDOW_S, now, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, onStoreFailure: storeHealth.failed })
+  const velocity = createVelocity({ redis, keyPrefix, windowS: config.VELOCITY_WINDOW_S, now, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES })
   const gate = createChallengeGate({
     redis,
     keyPrefix,

@@ -5,7 +5,7 @@
 // demo mode. Failures are counted up front, like the limits, and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
 import { defineScript } from '../infra/redis-script.js'
-import { type CountedVelocity, NO_VELOCITY } from '../rules/features.js'
+import { type CountedVelocity } from '../rules/features.js'
 import { createGlobalFailures } from './global-failures.js'
 
 export interface VelocitySubject {
@@ -18,8 +18,11 @@ export interface VelocitySubject {
 }
 
 export interface Velocity {
-  /** Counts this attempt (as a failure until told otherwise) and reads the window. Never throws. */
-  observe: (s: VelocitySubject) => Promise<CountedVelocity>
+  /**
+   * Counts this attempt (as a failure until told otherwise) and reads the window. Never throws:
+   * null when Redis failed, so that the attempt can be answered as the store's outage.
+   */
+  observe: (s: VelocitySubject) => Promise<CountedVelocity | null>
   /** The attempt was no failure after all (a success, or the backend could not tell). */
   notFailure: (s: VelocitySubject) => Promise<void>
   /** Counts a login attempt (as a failure until told otherwise) across the replica, in process. */
@@ -32,8 +35,6 @@ export interface VelocityOptions {
   windowS: number
   now: () => number
   maxEntries: number
-  /** A Redis command failed: the store is not to be counted on just now. */
-  onStoreFailure?: () => void
 }
 
 const BUCKETS = 10
@@ -96,8 +97,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
         ])
         return toVelocity(ip, subnet ?? ip, device, user)
       } catch {
-        o.onStoreFailure?.()
-        return EMPTY // signals are best effort: a Redis failure must not block a login
+        return null
       }
     },
     countGlobal,
@@ -109,7 +109,6 @@ export function createVelocity (o: VelocityOptions): Velocity {
   }
 }
 
-const EMPTY = NO_VELOCITY
 
 const ratio = (failures: number, attempts: number) => attempts === 0 ? 0 : Math.min(1, failures / attempts)
 

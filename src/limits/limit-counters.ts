@@ -24,8 +24,6 @@ export interface LimitCounterOptions {
   /** Gateway replicas sharing the Redis: the insurance budget of each is its share. */
   replicas: number
   metrics: Metrics
-  /** A Redis command failed (insurance answered): the store is not to be counted on just now. */
-  onStoreFailure?: () => void
 }
 
 const DAY_S = 86_400
@@ -39,10 +37,7 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
     points,
     durationS,
     replicas: opts.replicas,
-    onInsurance: () => {
-      opts.metrics.limitInsurance.inc({ limit: name })
-      opts.onStoreFailure?.()
-    }
+    onInsurance: () => opts.metrics.limitInsurance.inc({ limit: name })
   })
   for (const name of LIMIT_NAMES) {
     const spec = opts.limits[name]

@@ -51,8 +51,10 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     authBackend.assertAvailable()
   }
 
+  // Also when this attempt's own counters failed (Redis frozen, yet "ready"): else a wrong
+  // password would get its 401 and a right one a 503, which tells them apart.
   async function sessionStoreAvailable (request: FastifyRequest) {
-    if (deps.storeHealth.available()) return
+    if (deps.storeHealth.available() && request.attempt?.storeFailed !== true) return
     attempts.abandon(request, 'unanswered')
     throw storeUnavailable()
   }

@@ -28,6 +28,8 @@ export interface AttemptState {
   drawId: string
   /** Refused before any counter was read (see decideEarly). */
   decidedEarly?: boolean
+  /** Its counters could not be read: Redis failed (or froze) for this very attempt. */
+  storeFailed?: boolean
 }
 
 export const DEVICE_HEADER = 'x-device-token'

@@ -133,13 +133,15 @@ export function createBotFilter (o: BotFilterOptions) {
       o.velocity.observe(state.velocitySubject),
       o.gate.solved(answer, f.ipKey, f.ip)
     ])
+    // Redis failed this attempt: no verdict on the password may follow (see sessionStoreAvailable).
+    if (counted === null) state.storeFailed = true
     f.velocity = { ...f.velocity, ...counted }
     state.challengeSolved = solved
     if (exempt) return
 
     const verdict = evaluateRules(rules, f, ctx)
     if (verdict.action === 'block' || (verdict.action === 'challenge' && !solved)) {
-      o.snapshots.remember(f.ipKey, f.subnet, counted)
+      if (counted !== null) o.snapshots.remember(f.ipKey, f.subnet, counted)
       refuse(request, state, verdict)
     }
     state.rules = verdict

@@ -131,8 +131,10 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
     return payload
   })
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000)
     metrics.httpRequests.inc({
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       method: request.method,
       status: reply.statusCode,
       code: reply.problemCode ?? ''

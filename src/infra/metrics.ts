@@ -35,6 +35,13 @@ export function createMetrics () {
       labelNames: ['route', 'method', 'status', 'code'] as const,
       registers: [registry]
     }),
+    httpDuration: new Histogram({
+      name: 'lg_http_request_duration_seconds',
+      help: 'Time from request to answer, by route (the login pipeline included)',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry]
+    }),
     logins: new Counter({
       name: 'lg_logins_total',
       help: 'Login attempts by outcome (authenticated, otp_required or a problem code)',

@@ -120,7 +120,11 @@ describe('the console', () => {
     expect(await second.locator('li code').allTextContents()).toEqual(['colour', 'when.ip'])
     await screenshot(page, 'console-rules-refused')
     await second.getByRole('button', { name: 'Select it in the editor' }).click()
-    expect(await page.getByLabel(/^Rule set/).evaluate((t: HTMLTextAreaElement) => t.value.slice(t.selectionStart, t.selectionEnd))).toBe('  - id: office')
+    const selected = await page.getByLabel(/^Rule set/).evaluate(node => {
+      const area = node as unknown as { value: string, selectionStart: number, selectionEnd: number } // a textarea; no DOM lib on this side
+      return area.value.slice(area.selectionStart, area.selectionEnd)
+    })
+    expect(selected).toBe('  - id: office')
 
     expect(await gateway.admin('/admin/rules')).toMatchObject({ version: before.version, rules: [{ id: 'tag-no-accept-language' }] })
     expect(await page.locator('#rules-table tbody tr').count()).toBe(1)

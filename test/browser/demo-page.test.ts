@@ -23,14 +23,21 @@ function codeIn (text: string | null): string {
 }
 
 describe('the demo login page', () => {
-  it('signs alice in with her password', async () => {
+  it('signs alice in with her password, from the keyboard alone', async () => {
     const gateway = await startDemoGateway()
     const { page, errors } = await browser.open(gateway.url)
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Demo sign-in')
     await screenshot(page, 'login-page')
-    await page.getByLabel('Username').fill('alice')
-    await page.getByLabel('Password').fill('alice-demo-pass')
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    // By keyboard only: the skip link, then the fields, then Enter submits.
+    await page.keyboard.press('Tab')
+    expect(await page.locator(':focus').textContent()).toBe('Skip to the sign-in form')
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Tab')
+    expect(await page.locator(':focus').getAttribute('id')).toBe('username')
+    await page.keyboard.type('alice')
+    await page.keyboard.press('Tab')
+    await page.keyboard.type('alice-demo-pass')
+    await page.keyboard.press('Enter')
     await page.getByText(/^Signed in as u-alice\. The session lasts until \d\d:\d\d/).waitFor()
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true)
     expect((await page.context().cookies(gateway.url)).map(c => c.name)).toContain('sid')

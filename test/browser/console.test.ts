@@ -162,6 +162,15 @@ describe('the console', () => {
     expect([...errors, ...demo.errors]).toEqual([])
   })
 
+  it('says so when a rule switched out of shadow stays there because every rule does', async () => {
+    const gateway = await startDemoGateway({ RULES_FILE: rulesFile(ONE_RULE), RULES_SHADOW_ONLY: 'true' })
+    const { page, errors } = await openConsole(gateway, 'rules')
+    await page.getByLabel('Mode of tag-no-accept-language').selectOption('canary')
+    await page.getByText(/^Rule tag-no-accept-language is set to canary .*it is still only recorded\.$/).waitFor()
+    expect(await page.getByLabel('Mode of tag-no-accept-language').inputValue()).toBe('shadow')
+    expect(errors).toEqual([])
+  })
+
   it('explains a blocked address, and the unblock lets its next login through', async () => {
     const limits = { ...JSON.parse(TEST_ENV.LIMITS ?? '{}'), ip_attempts: { points: 2, windowS: 600 } }
     const gateway = await startDemoGateway({ LIMITS: JSON.stringify(limits) })

@@ -48,19 +48,25 @@ export function createRulesView () {
     const body = { mode, ...(mode === 'canary' ? { canaryPercent: DEFAULT_CANARY_PERCENT } : {}) }
     const result = await admin<{ version: string }>(`/admin/rules/${encodeURIComponent(id)}`, { method: 'PATCH', json: body })
     if (!result.ok) return showProblem(status, result.problem)
-    showMessage(status, t('modeSwitched', { id, mode: t(`mode_${mode}`), version: result.body.version }), 'success')
-    await load()
+    const set = await load()
+    // RULES_SHADOW_ONLY (demo mode's default) runs every rule in shadow whatever the file says.
+    const held = set !== undefined && set.rules.find(r => r.id === id)?.mode !== mode
+    showMessage(status, t(held ? 'modeHeldInShadow' : 'modeSwitched', { id, mode: t(`mode_${mode}`), version: result.body.version }), held ? 'info' : 'success')
   }
 
-  async function load (): Promise<void> {
+  async function load (): Promise<RuleSet | undefined> {
     const result = await admin<RuleSet>('/admin/rules')
-    if (!result.ok) return showProblem(status, result.problem)
+    if (!result.ok) {
+      showProblem(status, result.problem)
+      return undefined
+    }
     const set = result.body
     byId('rules-version').textContent = t('rulesInForce', { version: set.version, origin: set.origin, loadedAt: formatDateTime(set.loadedAt, locale), count: set.rules.length })
     byId('rules-table').replaceChildren(set.rules.length === 0
       ? el('p', {}, t('noRules'))
       : table([t('rule'), t('action'), t('ruleMode'), t('hits'), t('shadowHits'), t('expires')], set.rules.map(row)))
     editor.showSource(set)
+    return set
   }
 
   return { show: () => { load() }, hide: () => undefined }

@@ -63,6 +63,7 @@ export const EN = {
   mode_canary: 'canary',
   mode_enforce: 'enforce',
   modeSwitched: 'Rule {id} is now in {mode} mode (version {version}).',
+  modeHeldInShadow: 'Rule {id} is set to {mode} (version {version}), but this gateway runs every rule in shadow mode (RULES_SHADOW_ONLY, the default in demo mode without RULES_FILE): it is still only recorded.',
   rulesSource: 'Rule set (YAML or JSON): edit, then submit; an invalid set is refused and the rules in force keep serving',
   submitRules: 'Validate and replace the rules',
   resetRules: 'Back to the rules in force',

@@ -65,6 +65,7 @@ export const ZH: Record<ConsoleKey, string> = {
   mode_canary: '灰度',
   mode_enforce: '执行',
   modeSwitched: '规则 {id} 已切换为{mode}模式（版本 {version}）。',
+  modeHeldInShadow: '规则 {id} 已设为{mode}（版本 {version}），但本网关以影子模式运行所有规则（RULES_SHADOW_ONLY，演示模式未设 RULES_FILE 时的默认值）：它仍只记录、不执行。',
   rulesSource: '规则集（YAML 或 JSON）：编辑后提交；无效的规则集会被拒绝，现行规则继续生效',
   submitRules: '校验并替换规则',
   resetRules: '恢复为现行规则',

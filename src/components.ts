@@ -7,6 +7,7 @@ import { type Metrics } from './infra/metrics.js'
 import { createConcurrencyLimiter } from './admission/concurrency.js'
 import { createDemoFaults, type DemoFaults } from './demo/demo-faults.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
+import { createNdjsonSink } from './infra/ndjson-sink.js'
 import { createRedis, type RedisClient, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
 import { createLoginGuards, type LoginGuards } from './login-guards.js'
@@ -17,6 +18,7 @@ import { createOtpService, type OtpService } from './otp/otp-service.js'
 import { createProviders } from './otp/provider-factory.js'
 import { createOutbox, type Outbox } from './otp/providers/demo-provider.js'
 import { createRedisChallengeStore } from './otp/redis-challenge-store.js'
+import { auditRuleChanges } from './rules/rules-state.js'
 import { createSendCaps } from './otp/send-caps.js'
 import { type Admission, createAdmission } from './pipeline/admission.js'
 import { shareBreaker } from './resilience/shared-breaker.js'
@@ -66,6 +68,8 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const faults = deps.demoFaults ?? createDemoFaults()
   const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults)
   const guards = await createLoginGuards(config, redis, log, metrics, now)
+  const audit = createNdjsonSink(config.AUDIT_LOG, config.DECISION_LOG_MAX_BYTES) // shares the file with the guards' own
+  auditRuleChanges(guards.rules, audit)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
   const maintenance = createMaintenanceState({
     redis, keyPrefix, configured: config.maintenance, keepEndedMs: config.READMISSION_DURATION_S * 1000 + 60_000, pollMs: 1000, log, now
@@ -99,7 +103,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
     async close () {
       maintenance.close()
       graced.close()
-      await Promise.all([authBackend.close(), otp.delivery.close(), guards.close()])
+      await Promise.all([authBackend.close(), otp.delivery.close(), guards.close(), audit.close()])
       if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
     }
   }

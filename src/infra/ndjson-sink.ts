@@ -1,16 +1,39 @@
 // Append-only NDJSON output for the decision and audit logs: a file rotated by size (to
 // `<path>.1`), or stdout, or nothing.
 import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs'
+import { resolve } from 'node:path'
 
 export interface NdjsonSink {
   write: (record: unknown) => void
   close: () => Promise<void>
 }
 
+// Sinks on one file share its stream within the process: two streams would each rotate it.
+const openFiles = new Map<string, { sink: NdjsonSink, users: number }>()
+
 /** `target`: 'off', 'stdout', or a file path. */
 export function createNdjsonSink (target: string, maxBytes: number): NdjsonSink {
   if (target === 'off') return { write: () => {}, close: async () => {} }
   if (target === 'stdout') return { write: record => { process.stdout.write(`${JSON.stringify(record)}\n`) }, close: async () => {} }
+  const path = resolve(target)
+  let open = openFiles.get(path)
+  if (open === undefined) openFiles.set(path, open = { sink: createFileSink(path, maxBytes), users: 0 })
+  const shared = open
+  shared.users++
+  let closed = false
+  return {
+    write: record => { shared.sink.write(record) },
+    async close () {
+      if (closed) return
+      closed = true
+      if (--shared.users > 0) return
+      openFiles.delete(path)
+      await shared.sink.close()
+    }
+  }
+}
+
+function createFileSink (target: string, maxBytes: number): NdjsonSink {
   let size = sizeOf(target)
   let stream: WriteStream = createWriteStream(target, { flags: 'a' })
   return {

@@ -4,6 +4,7 @@
 // checked in process at no cost per login, and every grant is written to the audit log.
 import { type RedisClient } from '../infra/redis.js'
 import { type NdjsonSink } from '../infra/ndjson-sink.js'
+import { storeUnavailable } from '../infra/store-guard.js'
 
 export const EXEMPTION_SCOPES = ['username', 'ip', 'device'] as const
 export type ExemptionScope = typeof EXEMPTION_SCOPES[number]
@@ -70,8 +71,13 @@ export function createExemptions (o: ExemptionOptions): Exemptions {
   return {
     of: (ipKey, userKey, deviceId) => ({ username: active('username', userKey), ip: active('ip', ipKey), device: active('device', deviceId) }),
     async grant (e) {
+      // Redis first: an unblock only this replica knows would be undone by its next refresh.
+      try {
+        await o.redis?.hset(key, id(e.scope, e.key), JSON.stringify(e))
+      } catch (err) {
+        throw storeUnavailable(err)
+      }
       granted.set(id(e.scope, e.key), e)
-      await o.redis?.hset(key, id(e.scope, e.key), JSON.stringify(e))
       o.audit.write({ time: new Date(e.grantedAt).toISOString(), action: 'unblock', scope: e.scope, subject: e.label, until: new Date(e.until).toISOString(), reason: e.reason })
     },
     list: () => [...granted.values()].filter(e => e.until > o.now()),

@@ -9,7 +9,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { solvePow } from '../../src/challenge/pow.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { webhookProvider, webhookSink } from '../helpers/otp-webhook-sink.js'
-import { commandCounter } from '../helpers/redis-probe.js'
+import { commandCounter, roundTripRelay } from '../helpers/redis-probe.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
 
@@ -316,6 +316,66 @@ describe('hot reload', () => {
     writeFileSync(file, 'rules:\n  - id: [broken\n')
     await sleep(2500)
     expect((await login(app, 'alice', 'right-pass', {}, CURL)).statusCode).toBe(403)
+  })
+})
+
+describe('rule changes and unblocks while Redis is down', () => {
+  const yaml = { ...admin, 'content-type': 'application/yaml' }
+  const BLOCK_BOTS = 'rules:\n  - id: block-bots\n    when: { ua.bot: true }\n    action: block\n'
+  const auditLines = (dir: string) => readFileSync(join(dir, 'audit.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+
+  async function appBehindRelay (rules: string) {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    const relay = await roundTripRelay(redis.port) // cut the way to Redis without losing its data
+    return { relay, ...await appWithRules(rules, { REDIS_URL: relay.url }) }
+  }
+
+  it('refuses them with 503 and Retry-After, keeps the rules in force, and does not revert when Redis is back', async () => {
+    const { app, relay, dir } = await appBehindRelay('rules: []\n')
+    const first = (await app.inject({ url: '/admin/rules', headers: admin })).json().version as string
+    const v1 = (await app.inject({ method: 'PUT', url: '/admin/rules', headers: yaml, payload: BLOCK_BOTS })).json().version as string
+
+    await relay.cut()
+    const put = await app.inject({ method: 'PUT', url: '/admin/rules', headers: yaml, payload: 'rules: []\n' })
+    const patch = await app.inject({ method: 'PATCH', url: '/admin/rules/block-bots', headers: admin, payload: { mode: 'shadow' } })
+    const unblock = await app.inject({ method: 'POST', url: '/admin/unblock', headers: admin, payload: { username: 'alice', minutes: 30, reason: 'ticket 4712' } })
+    for (const refused of [put, patch, unblock]) {
+      expect(refused.statusCode).toBe(503)
+      expect(refused.json()).toMatchObject({ code: 'session_store_unavailable', retryAfter: 2 })
+      expect(refused.headers['retry-after']).toBe('2')
+    }
+    expect((await app.inject({ url: '/admin/rules', headers: admin })).json().version).toBe(v1)
+    expect((await app.inject({ url: '/admin/explain?username=alice', headers: admin })).json().exemptions).toEqual([])
+
+    await relay.restore()
+    await sleep(2200) // two refreshes
+    expect((await app.inject({ url: '/admin/rules', headers: admin })).json()).toMatchObject({ version: v1, origin: 'admin' })
+    expect((await app.inject({ method: 'POST', url: '/admin/unblock', headers: admin, payload: { username: 'alice', minutes: 30, reason: 'ticket 4712' } })).statusCode).toBe(200)
+    await app.close()
+    expect(auditLines(dir)).toMatchObject([
+      { action: 'rules_replaced', origin: 'admin', version: v1, previousVersion: first, rules: 1 },
+      { action: 'unblock', scope: 'username', reason: 'ticket 4712' }
+    ])
+  })
+
+  it('shares a rules-file edit made during the outage once Redis is back, and audits it', async () => {
+    const { app, relay, file, dir } = await appBehindRelay('rules: []\n')
+    const first = (await app.inject({ url: '/admin/rules', headers: admin })).json().version as string
+    await relay.cut()
+    writeFileSync(file, BLOCK_BOTS)
+    await sleep(1500) // the watcher saw it; Redis refused it
+    expect((await app.inject({ url: '/admin/rules', headers: admin })).json().version).toBe(first)
+    await relay.restore()
+    let rules: Record<string, unknown> = { version: first }
+    for (let i = 0; i < 40 && rules.version === first; i++) {
+      await sleep(100)
+      rules = (await app.inject({ url: '/admin/rules', headers: admin })).json()
+    }
+    expect(rules).toMatchObject({ origin: 'file' })
+    expect(rules.version).not.toBe(first)
+    await app.close()
+    expect(auditLines(dir)).toMatchObject([{ action: 'rules_replaced', origin: 'file', version: rules.version, previousVersion: first }])
   })
 })
 

@@ -151,6 +151,7 @@ describe('the demo login page', () => {
       await problem.waitFor()
       expect(await problem.locator('.problem-title').textContent()).toBe('用户名或密码错误')
       expect(await problem.locator('.problem-detail').textContent()).toBe('用户名或密码不正确。')
+      await screenshot(page, 'login-page-zh')
       expect(errors).toEqual([])
     } finally {
       await zh.close()

@@ -4,8 +4,8 @@
 import { byId, el, table } from '../shared/dom.js'
 import { clearRegion, showMessage, showProblem } from '../shared/problem-view.js'
 import { admin } from './admin-api.js'
-import { type Decision } from './decisions.js'
-import { type RuleSet } from './rules.js'
+import type { Decision } from './decisions.js'
+import type { RuleSet } from './rules.js'
 import { t } from './strings.js'
 
 interface RuleStats {

@@ -2,10 +2,10 @@
 // error is shown under the rule it names (its number, id and line in the text), with the field
 // and the reason, and a button that selects that rule in the editor. The set in force is untouched.
 import { byId, el } from '../shared/dom.js'
-import { type FieldError } from '../shared/http.js'
+import type { FieldError } from '../shared/http.js'
 import { showMessage, showProblem } from '../shared/problem-view.js'
 import { admin } from './admin-api.js'
-import { type RuleSet } from './rules.js'
+import type { RuleSet } from './rules.js'
 import { t } from './strings.js'
 
 interface ErrorGroup { index?: number, ruleId?: string, errors: Array<{ field: string, message: string }> }

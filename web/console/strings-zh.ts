@@ -1,5 +1,5 @@
 // The console's Simplified Chinese words, key for key with strings-en.ts.
-import { type ConsoleKey } from './strings-en.js'
+import type { ConsoleKey } from './strings-en.js'
 
 export const ZH: Record<ConsoleKey, string> = {
   skip: '跳到控制台',

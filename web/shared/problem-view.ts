@@ -2,7 +2,7 @@
 // detail, the maintenance end in the reader's time zone, a live countdown for retryAfter,
 // buttons for the alternatives it offers, field errors, and the request id for support.
 import { el } from './dom.js'
-import { type FieldError, type ProblemDoc } from './http.js'
+import type { FieldError, ProblemDoc } from './http.js'
 import { createTranslator, formatTime } from './i18n.js'
 
 const { t, locale } = createTranslator({

@@ -59,6 +59,15 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     throw storeUnavailable()
   }
 
+  // A rule asked for a step-up and there is nobody to send a code to: refused like a block (see
+  // judgeSecondFactor), counted like a rule's refusal, and logged with the rule.
+  function refuseStepUp (request: FastifyRequest): never {
+    const ruleId = request.attempt?.rules.ruleId
+    request.log.warn({ rule: ruleId }, 'step-up asked but the backend gave no contact; login refused')
+    attempts.abandon(request, 'refused')
+    throw new GatewayError('request_blocked', { logFields: { rule: ruleId, reason: 'step_up_without_contact' }, ...(deps.config.RULES_EXPOSE_RULE_ID && ruleId ? { extensions: { ruleId } } : {}) })
+  }
+
   async function countLogin (request: FastifyRequest, reply: FastifyReply) {
     if (reply.problemCode !== null) metrics.logins.inc({ outcome: reply.problemCode })
     attempts.record(request, reply)
@@ -91,11 +100,12 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
     // The failure was already counted by the guard stages: nothing more to do.
     if (answer.kind === 'invalid_credentials') throw new GatewayError('invalid_credentials')
 
-    const secondFactor = secondFactorFor(answer.user, request.attempt?.rules.action === 'step-up', request)
-    if (secondFactor !== undefined) {
+    const secondFactor = judgeSecondFactor(answer.user, request.attempt?.rules.action === 'step-up')
+    if (secondFactor.kind === 'unreachable') refuseStepUp(request)
+    if (secondFactor.kind === 'otp') {
       // The device is trusted, and the login counted as a success, only once the code is right too.
       const userKey = attempts.userKeyOf(request)
-      const [challenge] = await Promise.all([otp.start(secondFactor, userKey), attempts.succeeded(request, false)]) // one round trip
+      const [challenge] = await Promise.all([otp.start(secondFactor.user, userKey), attempts.succeeded(request, false)]) // one round trip
       if (request.attempt) request.attempt.outcome = 'otp_required'
       metrics.logins.inc({ outcome: 'otp_required' })
       return { status: 'otp_required' as const, ...challenge }
@@ -110,19 +120,24 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
   })
 }
 
+export type SecondFactor =
+  | { kind: 'none' }
+  | { kind: 'otp', user: BackendUser }
+  /** A rule asked for a step-up, and the backend gave no contact to send a code to. */
+  | { kind: 'unreachable' }
+
 /**
  * Who must prove a second factor, with which destinations: the backend's `mfa`, or, when an
  * abuse rule asks for a step-up, the user's `contacts` (a medium-risk login costs a code, not a
- * lockout). Without any destination a step-up cannot happen: the login goes on, logged.
+ * lockout). Without any destination a step-up cannot happen, and the login is refused: letting
+ * it go on would make the rule a silent no-op, and a proof of work at this point, after the
+ * password was found right, would cost only an attacker who already knows it is right.
  */
-function secondFactorFor (user: BackendUser, stepUp: boolean, request: FastifyRequest): BackendUser | undefined {
-  if (needsSecondFactor(user)) return user
-  if (!stepUp) return undefined
-  if (user.contacts?.phone === undefined && user.contacts?.email === undefined) {
-    request.log.warn({ rule: request.attempt?.rules.ruleId }, 'step-up asked but the backend gave no contact; login goes on')
-    return undefined
-  }
-  return { ...user, mfa: user.contacts }
+export function judgeSecondFactor (user: BackendUser, stepUp: boolean): SecondFactor {
+  if (needsSecondFactor(user)) return { kind: 'otp', user }
+  if (!stepUp) return { kind: 'none' }
+  if (user.contacts?.phone === undefined && user.contacts?.email === undefined) return { kind: 'unreachable' }
+  return { kind: 'otp', user: { ...user, mfa: user.contacts } }
 }
 
 /** Sets the cookie for browsers and returns the body for API clients. */

@@ -86,7 +86,7 @@ rules:
     expect((await login(app, 'alice', 'right-pass', { remoteAddress: '203.0.113.9' }, { accept: '*/*', 'user-agent': '' })).statusCode).toBe(200)
   })
 
-  it('step a risky login up to a one-time code even when the backend asks for none', async () => {
+  it('step a risky login up to a one-time code even when the backend asks for none, and refuse it when there is nobody to send one to', async () => {
     const sink = await webhookSink()
     const { app } = await appWithRules(`
 rules:
@@ -98,8 +98,13 @@ rules:
       : { status: 401 })
     const stepped = await login(app, 'alice', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })
     expect(stepped.json()).toMatchObject({ status: 'otp_required', channels: ['email'], destination: 'a***@example.com' })
-    // Nobody to send a code to: the login goes on (and is logged).
-    expect((await login(app, 'carol', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })).json().status).toBe('authenticated')
+    // Nobody to send a code to: refused, never let through unchecked.
+    const unreachable = await login(app, 'carol', 'right-pass', {}, { 'user-agent': BROWSER['user-agent'], accept: '*/*' })
+    expect(unreachable.statusCode).toBe(403)
+    expect(unreachable.json()).toMatchObject({ code: 'request_blocked' })
+    expect(unreachable.json().token).toBeUndefined()
+    expect((await app.inject({ url: '/admin/decisions?limit=1', headers: admin })).json().decisions[0]).toMatchObject({ outcome: 'request_blocked', verdict: { action: 'step-up' } })
+    expect((await login(app, 'carol', 'right-pass')).json().status).toBe('authenticated') // the rule does not match
     expect((await login(app, 'alice', 'right-pass')).json().status).toBe('authenticated')
   })
 

@@ -3,11 +3,12 @@
 import closeWithGrace from 'close-with-grace'
 import { createLogger } from '../infra/logger.js'
 import { startDemoBackend } from './demo-backend.js'
+import { portFrom } from './json-http.js'
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'info')
-const port = Number(process.env.DEMO_BACKEND_PORT ?? 8081)
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  log.fatal(`DEMO_BACKEND_PORT=${JSON.stringify(process.env.DEMO_BACKEND_PORT)} is invalid: allowed an integer from 0 to 65535`)
+const port = portFrom('DEMO_BACKEND_PORT', process.env.DEMO_BACKEND_PORT, 8081)
+if (typeof port === 'string') {
+  log.fatal(port)
   process.exitCode = 1
 } else {
   const backend = await startDemoBackend(process.env.DEMO_BACKEND_HOST ?? '127.0.0.1', port)

@@ -2,10 +2,10 @@
 // in-process in demo mode and as its own process in docker-compose. Unknown users and wrong
 // passwords cost the same work, so the demo never leaks which usernames exist.
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { type AddressInfo } from 'node:net'
+import { createServer, type Server } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createDemoFaults, type DemoFaults, SLOW_BACKEND_MS } from './demo-faults.js'
+import { listen, readJson, send } from './json-http.js'
 
 export interface DemoUser {
   username: string
@@ -21,7 +21,6 @@ export const DEMO_USERS: readonly DemoUser[] = [
   { username: 'bob', password: 'bob-demo-pass', userId: 'u-bob', mfa: { phone: '+8613812345678', email: 'bob@example.com' } }
 ]
 
-const MAX_BODY_BYTES = 4096
 const hash = (password: string, salt: Buffer) => scryptSync(password, salt, 32, { N: 1024 })
 
 export interface DemoBackend {
@@ -63,35 +62,5 @@ export function createDemoBackendServer (users: readonly DemoUser[] = DEMO_USERS
 }
 
 export async function startDemoBackend (host = '127.0.0.1', port = 0, faults?: DemoFaults): Promise<DemoBackend> {
-  const server = createDemoBackendServer(DEMO_USERS, faults)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, resolve)
-  })
-  const address = server.address() as AddressInfo
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-    close: () => new Promise<void>(resolve => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    })
-  }
-}
-
-function send (res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
-}
-
-async function readJson (req: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) throw new Error('body too large')
-    chunks.push(chunk as Buffer)
-  }
-  const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  return typeof parsed === 'object' && parsed !== null ? parsed as Record<string, unknown> : null
+  return await listen(createDemoBackendServer(DEMO_USERS, faults), host, port)
 }

@@ -1,0 +1,41 @@
+// docker-compose.yml cannot run here (no Docker engine), so what can go wrong in it without
+// Docker is checked: every service's command exists, every gateway's environment is a valid
+// production configuration, and the balancer points at the gateways.
+import { existsSync, readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { loadConfig } from '../../src/config.js'
+
+interface Service { build?: string, image?: string, command?: string[], environment?: Record<string, string>, ports?: string[], depends_on?: Record<string, unknown> }
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+const services = compose.services
+const gateways = Object.entries(services).filter(([, s]) => s.build !== undefined && s.command === undefined)
+
+describe('docker-compose.yml', () => {
+  it('runs commands that the image builds', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (s.command === undefined || s.image !== undefined) continue
+      const [node, script = ''] = s.command
+      expect(node, name).toBe('node')
+      expect(existsSync(new URL(`../../${script.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts')}`, import.meta.url)), `${name}: ${script}`).toBe(true)
+    }
+  })
+
+  it('gives two gateway replicas a valid production configuration that they share', () => {
+    expect(gateways.map(([name]) => name)).toEqual(['gateway-1', 'gateway-2'])
+    for (const [name, s] of gateways) {
+      const config = loadConfig(s.environment ?? {})
+      expect(config.mode, name).toBe('production')
+      expect(config.GATEWAY_REPLICAS).toBe(2)
+      expect(config.otpProviders.map(p => p.name)).toEqual(['sms-primary', 'sms-backup', 'voice', 'email'])
+    }
+    expect(gateways[0]?.[1].environment).toEqual(gateways[1]?.[1].environment)
+  })
+
+  it('puts the balancer in front of both replicas, after they are healthy', () => {
+    const lb = services.lb
+    expect(lb?.environment?.BALANCER_UPSTREAMS).toBe('http://gateway-1:8080,http://gateway-2:8080')
+    expect(Object.keys(lb?.depends_on ?? {})).toEqual(['gateway-1', 'gateway-2'])
+    expect(lb?.ports).toEqual(['8000:8000'])
+  })
+})

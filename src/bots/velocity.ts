@@ -109,7 +109,6 @@ export function createVelocity (o: VelocityOptions): Velocity {
   }
 }
 
-
 const ratio = (failures: number, attempts: number) => attempts === 0 ? 0 : Math.min(1, failures / attempts)
 
 function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[], [netDistinct = 0, netAttempts = 0, netFailures = 0]: number[], [deviceDistinct = 0]: number[], [, userAttempts = 0]: number[]): CountedVelocity {

@@ -24,8 +24,7 @@ describe('the OpenAPI document', () => {
     expect(res.statusCode).toBe(200)
     const spec = res.json() as { openapi: string, paths: Record<string, Record<string, unknown>>, info: { description: string }, components: { schemas: Record<string, { properties: { code: { anyOf?: Array<{ const?: string, enum?: string[] }> } } }> } }
     const result = await validate(structuredClone(spec) as never)
-    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([])
-    expect(result.valid).toBe(true)
+    expect(result.valid ? [] : result.errors).toEqual([])
 
     const routes = Object.entries(spec.paths).flatMap(([path, methods]) => Object.keys(methods).map(m => `${m.toUpperCase()} ${path}`))
     for (const route of [

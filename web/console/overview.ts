@@ -65,7 +65,8 @@ export function createOverviewView () {
   return {
     show (): void {
       refresh()
-      timer = window.setInterval(() => { refresh() }, REFRESH_MS)
+      // A background tab stops asking: an incident can leave a console open for hours.
+      timer = window.setInterval(() => { if (document.visibilityState === 'visible') refresh() }, REFRESH_MS)
     },
     hide (): void {
       window.clearInterval(timer)

@@ -62,6 +62,16 @@ const NO_PROVIDER_RETRY_S = 300
 const expired = () => new GatewayError('challenge_expired')
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 
+/** A send refused by a cooldown or cap, with the RateLimit fields the login limits send (see limitRefusal). */
+function tooManySends (policy: string, budget: number, windowMs: number, retryAfterMs: number): GatewayError {
+  const retryAfterSeconds = seconds(retryAfterMs)
+  const headers = {
+    'ratelimit-policy': `"${policy}";q=${budget};w=${Math.ceil(windowMs / 1000)}`,
+    ratelimit: `"${policy}";r=0;t=${retryAfterSeconds}`
+  }
+  return new GatewayError('too_many_attempts', { retryAfterSeconds, headers, logFields: { otp: policy } })
+}
+
 export function createOtpService (o: OtpServiceOptions): OtpService {
   const { store, settings, metrics, now } = o
 
@@ -114,13 +124,13 @@ export function createOtpService (o: OtpServiceOptions): OtpService {
       const at = now()
       const claim = await store.claimSend(challengeId, channel, at, settings.resendCooldownMs, settings.maxSendsPerChallenge)
       if (claim.kind === 'gone') throw expired()
-      if (claim.kind === 'cooldown') throw new GatewayError('too_many_attempts', { retryAfterSeconds: seconds(claim.retryAfterMs), logFields: { otp: 'cooldown' } })
-      if (claim.kind === 'exhausted') throw new GatewayError('too_many_attempts', { retryAfterSeconds: seconds(c.expiresAt - at), logFields: { otp: 'sends_exhausted' } })
+      if (claim.kind === 'cooldown') throw tooManySends('otp_resend_cooldown', 1, settings.resendCooldownMs, claim.retryAfterMs)
+      if (claim.kind === 'exhausted') throw tooManySends('otp_sends_per_challenge', settings.maxSendsPerChallenge, settings.challengeTtlMs, c.expiresAt - at)
 
       const cap = await o.caps.take(channel, to)
       if (cap.kind === 'over') {
         await store.releaseSend(challengeId, channel, claim.previousSentAt)
-        throw new GatewayError('too_many_attempts', { retryAfterSeconds: seconds(cap.retryAfterMs), logFields: { otp: cap.cap } })
+        throw tooManySends(`otp_${cap.cap}`, cap.budget, cap.windowS * 1000, cap.retryAfterMs)
       }
       try {
         await deliver(c, channel, to, locale, log)

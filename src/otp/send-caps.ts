@@ -8,7 +8,9 @@ import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from '../limits/counter.js'
 import { type Channel } from './challenge.js'
 
-export type CapResult = { kind: 'ok', release: () => Promise<void> } | { kind: 'over', retryAfterMs: number, cap: string }
+export type CapResult =
+  | { kind: 'ok', release: () => Promise<void> }
+  | { kind: 'over', retryAfterMs: number, cap: string, budget: number, windowS: number }
 
 export interface SendCaps {
   /** Counts a send to this destination; `release` gives it back when nothing was delivered. */
@@ -38,17 +40,19 @@ export function createSendCaps (o: SendCapOptions): SendCaps {
     replicas: o.replicas,
     onInsurance: () => o.metrics.limitInsurance.inc({ limit: `otp_${name}` })
   })
-  const caps: Array<{ name: string, counter: Counter, points: number, key: (channel: Channel, to: string) => string | undefined }> = [
+  const caps: Array<{ name: string, counter: Counter, points: number, windowS: number, key: (channel: Channel, to: string) => string | undefined }> = [
     {
       name: 'destination_day',
       counter: counter('destination_day', o.perDestinationPerDay, 86_400),
       points: o.perDestinationPerDay,
+      windowS: 86_400,
       key: (_channel, to) => createHmac('sha256', o.secret).update(`dest:${to.toLowerCase()}`).digest('base64url').slice(0, 22)
     },
     {
       name: 'country_hour',
       counter: counter('country_hour', o.perCountryPerHour, 3600),
       points: o.perCountryPerHour,
+      windowS: 3600,
       key: (channel, to) => channel === 'email' ? undefined : countryCallingCode(to) ?? 'unknown'
     }
   ]
@@ -65,7 +69,7 @@ export function createSendCaps (o: SendCapOptions): SendCaps {
       if (over.length === 0) return { kind: 'ok', release }
       await release() // a refused send was not sent
       const worst = over.reduce((a, b) => (a.res?.msBeforeNext ?? 0) >= (b.res?.msBeforeNext ?? 0) ? a : b)
-      return { kind: 'over', retryAfterMs: worst.res?.msBeforeNext ?? 1000, cap: worst.h.cap.name }
+      return { kind: 'over', retryAfterMs: worst.res?.msBeforeNext ?? 1000, cap: worst.h.cap.name, budget: worst.h.cap.points, windowS: worst.h.cap.windowS }
     }
   }
 }

@@ -54,6 +54,16 @@ async function otpApp (setup: Setup = {}) {
   return { app, sms, voice, email, login, send, verify, captured }
 }
 
+/** A refused send: too_many_attempts with Retry-After and the RateLimit fields of the policy that refused it. */
+function expectSendLimit (res: Awaited<ReturnType<FastifyInstance['inject']>> | undefined, policy: string, budget: number, windowS: number) {
+  expect(res?.statusCode).toBe(429)
+  const retryAfter = Number(res?.headers['retry-after'])
+  expect(retryAfter).toBeGreaterThan(0)
+  expect(res?.json()).toMatchObject({ code: 'too_many_attempts', retryAfter })
+  expect(res?.headers['ratelimit-policy']).toBe(`"${policy}";q=${budget};w=${windowS}`)
+  expect(res?.headers.ratelimit).toBe(`"${policy}";r=0;t=${retryAfter}`)
+}
+
 describe('a login with a second factor', () => {
   it('goes login → send → verify, and the session works while the challenge is gone', async () => {
     const { app, sms, login, send, verify } = await otpApp()
@@ -98,6 +108,7 @@ describe('a login with a second factor', () => {
     const tooSoon = await send(challengeId, 'sms')
     expect(tooSoon.statusCode).toBe(429)
     expect(Number(tooSoon.headers['retry-after'])).toBeGreaterThan(55)
+    expectSendLimit(tooSoon, 'otp_resend_cooldown', 1, 60)
     expect((await send(challengeId, 'voice')).statusCode).toBe(200)
     expect((await send(challengeId, 'email')).json()).toMatchObject({ channel: 'email', destination: 'b***@example.com' })
   })
@@ -159,23 +170,26 @@ describe('SMS pumping protection', () => {
   it('caps sends per challenge', async () => {
     const { login, send } = await otpApp({ env: { OTP_RESEND_COOLDOWN_S: '0', OTP_MAX_SENDS_PER_CHALLENGE: '3' } })
     const challengeId = await login()
-    const codes = []
-    for (let i = 0; i < 4; i++) codes.push((await send(challengeId)).statusCode)
-    expect(codes).toEqual([200, 200, 200, 429])
+    const answers = []
+    for (let i = 0; i < 4; i++) answers.push(await send(challengeId))
+    expect(answers.map(a => a.statusCode)).toEqual([200, 200, 200, 429])
+    expectSendLimit(answers[3], 'otp_sends_per_challenge', 3, 300)
   })
 
   it('caps sends per destination per day, across challenges', async () => {
     const { login, send } = await otpApp({ env: { OTP_SENDS_PER_DESTINATION_PER_DAY: '2' } })
-    const codes = []
-    for (let i = 0; i < 3; i++) codes.push((await send(await login())).statusCode)
-    expect(codes).toEqual([200, 200, 429])
+    const answers = []
+    for (let i = 0; i < 3; i++) answers.push(await send(await login()))
+    expect(answers.map(a => a.statusCode)).toEqual([200, 200, 429])
+    expectSendLimit(answers[2], 'otp_destination_day', 2, 86_400)
   })
 
   it('caps sends per country calling code per hour', async () => {
     const { login, send } = await otpApp({ env: { OTP_SENDS_PER_COUNTRY_PER_HOUR: '2' } })
-    const codes = []
-    for (const user of ['bob', 'carol', 'dave']) codes.push((await send(await login(user))).statusCode)
-    expect(codes).toEqual([200, 200, 429])
+    const answers = []
+    for (const user of ['bob', 'carol', 'dave']) answers.push(await send(await login(user)))
+    expect(answers.map(a => a.statusCode)).toEqual([200, 200, 429])
+    expectSendLimit(answers[2], 'otp_country_hour', 2, 3600)
     // Email has no calling code: bob can still get his code that way.
     expect((await send(await login('bob'), 'email')).statusCode).toBe(200)
   })

@@ -33,14 +33,16 @@ export function createMaintenanceState (o: MaintenanceStateOptions): Maintenance
   const key = `${o.keyPrefix}maintenance`
   let shared: MaintenanceWindow | null = null
 
-  async function refresh (): Promise<void> {
+  async function read (): Promise<void> {
     if (o.redis === null) return
-    try {
-      const raw = await o.redis.get(key)
-      shared = raw === null ? null : JSON.parse(raw) as MaintenanceWindow
-    } catch (err) {
+    const raw = await o.redis.get(key)
+    shared = raw === null ? null : JSON.parse(raw) as MaintenanceWindow
+  }
+
+  async function refresh (): Promise<void> {
+    await read().catch((err: unknown) => {
       o.log.debug({ err: { message: (err as Error).message } }, 'maintenance refresh failed; keeping the last known window')
-    }
+    })
   }
 
   // Redis first: a replica never acts on a window the others cannot see.
@@ -62,6 +64,8 @@ export function createMaintenanceState (o: MaintenanceStateOptions): Maintenance
     refresh,
     set: store,
     async end () {
+      // Redis, not the copy: a window set through another replica may not have reached it yet.
+      await read().catch((err: unknown) => { throw storeUnavailable(err) })
       const window = shared ?? o.configured
       if (window === null) return
       const at = o.now()

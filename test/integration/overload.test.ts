@@ -228,6 +228,35 @@ describe('maintenance', () => {
     expect(seen).toBe(true)
   })
 
+  it('is ended by a replica that has not read the window yet', async () => {
+    const backend = await fakeBackendForTest()
+    const env = { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: ADMIN, REDIS_KEY_PREFIX: `t:mnt${randomUUID().slice(0, 8)}:` }
+    const [a, b] = [await buildTestApp({ env }), await buildTestApp({ env })]
+    await a.inject({ method: 'PUT', url: '/admin/maintenance', headers: admin, payload: { until: new Date(Date.now() + 600_000).toISOString() } })
+    expect((await a.inject(jsonLogin('alice', 'right-pass'))).json().code).toBe('maintenance')
+    // At once, before b's once-a-second read of the window: b ends it all the same.
+    expect((await b.inject({ method: 'DELETE', url: '/admin/maintenance', headers: admin })).json()).toMatchObject({ phase: 'ended' })
+    let over = false
+    for (let i = 0; i < 30 && !over; i++) {
+      await sleep(100)
+      over = (await a.inject(jsonLogin('alice', 'right-pass'))).statusCode === 200
+    }
+    expect(over).toBe(true)
+  })
+
+  it('answers 503 and ends nothing when Redis is down', async () => {
+    const redis = await startRedisServer()
+    onTestFinished(() => redis.stop())
+    const backend = await fakeBackendForTest()
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, ADMIN_TOKEN: ADMIN, REDIS_URL: redis.url } })
+    await app.inject({ method: 'PUT', url: '/admin/maintenance', headers: admin, payload: { until: new Date(Date.now() + 600_000).toISOString() } })
+    await redis.kill()
+    const end = await app.inject({ method: 'DELETE', url: '/admin/maintenance', headers: admin })
+    expect(end.statusCode).toBe(503)
+    expect(end.json()).toMatchObject({ code: 'session_store_unavailable', retryAfter: 2 })
+    expect((await app.inject({ url: '/admin/maintenance', headers: admin })).json().phase).toBe('active')
+  })
+
   it('refuses a window that is already over or backwards', async () => {
     const { app } = await maintenanceApp()
     const past = await app.inject({ method: 'PUT', url: '/admin/maintenance', headers: admin, payload: { until: '2026-11-22T07:00:00Z' } })

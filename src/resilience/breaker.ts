@@ -72,7 +72,7 @@ export function createBreaker<A extends unknown[], R> (
       }
     }
   }
-  const breaker = new CircuitBreaker<A, R>(timed, {
+  const breaker: CircuitBreaker<A, R> = new CircuitBreaker<A, R>(timed, {
     name,
     timeout: settings.timeoutMs,
     errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -80,7 +80,7 @@ export function createBreaker<A extends unknown[], R> (
     resetTimeout: settings.resetTimeoutMs,
     rollingCountTimeout: settings.windowMs,
     rollingCountBuckets: 10,
-    errorFilter: (err: unknown) => isNoFailure(err, breaker.halfOpen)
+    errorFilter: (err: unknown): boolean => isNoFailure(err, breaker.halfOpen)
   })
   let openedAt = 0
   let forcing = false

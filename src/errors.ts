@@ -144,7 +144,12 @@ export class GatewayError extends Error {
   readonly extras: ProblemExtras
 
   constructor (code: ProblemCode, extras: ProblemExtras = {}, message?: string) {
+    // An answer, not a bug: its stack is never shown or logged, and capturing one on every
+    // refused request of an attack costs more than the refusal itself.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message ?? PROBLEMS[code].title.en, { cause: extras.cause })
+    Error.stackTraceLimit = limit
     this.name = 'GatewayError'
     this.code = code
     this.extras = extras

@@ -24,8 +24,8 @@ export interface AttemptState {
   limit?: string
   /** authenticated or otp_required once the backend said yes. */
   outcome?: string
-  /** Picks which canary rules hold for this attempt; recorded so that a replay draws the same. */
-  drawId: string
+  /** Picks which canary rules hold for this attempt (made when one matched); recorded so that a replay draws the same. */
+  drawId?: string
   /** Refused before any counter was read (see decideEarly). */
   decidedEarly?: boolean
   /** Its counters could not be read: Redis failed (or froze) for this very attempt. */
@@ -115,7 +115,7 @@ export function createAttempts (o: AttemptOptions): Attempts {
       if (state === null) return
       o.decisions.record({
         requestId: request.id,
-        drawId: state.drawId,
+        ...(state.drawId === undefined ? {} : { drawId: state.drawId }),
         ...(state.decidedEarly ? { early: true } : {}),
         time: new Date(o.now()).toISOString(),
         user: maskUsername(loginBodyOf(request).username),

@@ -78,9 +78,7 @@ export function createBotFilter (o: BotFilterOptions) {
       },
       keys: [],
       rules: NO_RULES,
-      challengeSolved: false,
-      // The canary draw: never the request id, which a client may choose (and so its draw).
-      drawId: randomUUID()
+      challengeSolved: false
     }
   }
 
@@ -109,7 +107,9 @@ export function createBotFilter (o: BotFilterOptions) {
     const answer = typeof header === 'string' ? header : undefined
     const exempt = state.subject.exempt?.ip === true // support staff unblocked this address
     // The same draw as a replay makes, so canary decisions replay exactly.
-    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId, ruleId) }
+    // The canary draw: never the request id, which a client may choose (and so its draw). Made
+    // only when a canary rule matches: most attempts need none.
+    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId ??= randomUUID(), ruleId) }
     const rules = o.rules.current().rules
     if (!exempt) {
       const known = {

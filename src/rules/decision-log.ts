@@ -6,8 +6,8 @@ import { type RequestFeatures, type RulesVerdict } from './features.js'
 
 export interface DecisionRecord {
   requestId: string
-  /** The canary draw's seed (server-made, unlike the request id). */
-  drawId: string
+  /** The canary draw's seed (server-made, unlike the request id), when a canary rule matched. */
+  drawId?: string
   /** Refused before the counters were read: `features.velocity` holds only what was known then. */
   early?: boolean
   time: string

@@ -90,7 +90,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
     botFilter: createBotFilter({
       guard, velocity, snapshots: createVelocitySnapshots(SNAPSHOT_TTL_MS, config.BLOCK_CACHE_MAX_ENTRIES, now), limits: config.limits, gate, rules, exemptions, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now
     }),
-    rateLimit: createRateLimit({ guard, gate, limits: config.limits }),
+    rateLimit: createRateLimit({ guard, gate, limits: config.limits, onRefused: velocity.forgetGlobal }),
     rules,
     decisions,
     exemptions,

@@ -1,6 +1,9 @@
 // Logins and failed logins across everything this replica saw in the last minute, in process:
 // a credential-stuffing wave spread over a botnet hides from every per-address counter, but not
-// from the share of all logins that fail. No Redis: each replica behind a load balancer sees a
+// from the share of all logins that fail. Attempts another defence answered (a limit, a rule on
+// the address) are taken out again, so a handled attack from a few addresses does not make
+// everyone solve puzzles; attempts refused only by a rule on these signals stay in, else the
+// refusals would hide the wave they refuse. No Redis: each replica behind a load balancer sees a
 // fair sample of the traffic, and the signal must cost nothing on the hot path.
 
 export interface GlobalFailures {
@@ -8,6 +11,8 @@ export interface GlobalFailures {
   attempt: () => { attempts: number, failureRatio: number }
   /** The attempt was no failure after all. */
   notFailure: () => void
+  /** The attempt is out of the window altogether: another defence already answered it. */
+  forget: () => void
 }
 
 const BUCKETS = 12
@@ -30,6 +35,18 @@ export function createGlobalFailures (windowMs: number, now: () => number): Glob
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
+  // Takes one from the newest bucket that has one: the attempt may sit in an older one.
+  function takeNewest (counts: number[]): void {
+    const i = advance()
+    for (let k = 0; k < BUCKETS; k++) {
+      const j = (i - k + BUCKETS) % BUCKETS
+      if ((counts[j] ?? 0) > 0) {
+        counts[j] = (counts[j] ?? 0) - 1
+        return
+      }
+    }
+  }
+
   return {
     attempt () {
       const i = advance()
@@ -38,16 +55,10 @@ export function createGlobalFailures (windowMs: number, now: () => number): Glob
       const total = sum(attempts)
       return { attempts: total, failureRatio: sum(failures) / total }
     },
-    notFailure () {
-      const i = advance()
-      // The failure may sit in an older bucket; take it from the newest that has one.
-      for (let k = 0; k < BUCKETS; k++) {
-        const j = (i - k + BUCKETS) % BUCKETS
-        if ((failures[j] ?? 0) > 0) {
-          failures[j] = (failures[j] ?? 0) - 1
-          return
-        }
-      }
+    notFailure: () => { takeNewest(failures) },
+    forget () {
+      takeNewest(attempts)
+      takeNewest(failures)
     }
   }
 }

@@ -27,6 +27,8 @@ export interface Velocity {
   notFailure: (s: VelocitySubject) => Promise<void>
   /** Counts a login attempt (as a failure until told otherwise) across the replica, in process. */
   countGlobal: () => { globalAttempts: number, globalFailureRatio: number }
+  /** Takes the attempt out of the replica-wide window: another defence answered it. */
+  forgetGlobal: () => void
 }
 
 export interface VelocityOptions {
@@ -78,7 +80,8 @@ export function createVelocity (o: VelocityOptions): Velocity {
     const w = global.attempt()
     return { globalAttempts: w.attempts, globalFailureRatio: w.failureRatio }
   }
-  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal }
+  const forgetGlobal = global.forget
+  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal }
   const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
   const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
@@ -101,6 +104,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
       }
     },
     countGlobal,
+    forgetGlobal,
     async notFailure (s) {
       global.notFailure()
       const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
@@ -124,7 +128,7 @@ function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[],
   }
 }
 
-function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal'> {
+function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal' | 'forgetGlobal'> {
   const buckets = new Map<string, { bucket: number, users: Set<string>, attempts: number, failures: number }>()
   const touch = (subject: string, at: number) => {
     const key = `${subject}:${bucketOf(at)}`

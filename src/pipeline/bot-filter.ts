@@ -18,7 +18,7 @@ import { type LimitGuard } from '../limits/limit-guard.js'
 import { type Limits } from '../limits/limit-policy.js'
 import { loginBodyOf } from '../login/login-schema.js'
 import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
-import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules } from '../rules/rule-engine.js'
+import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
 import { type Attempts, type AttemptState, deviceTokenOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
@@ -84,6 +84,8 @@ export function createBotFilter (o: BotFilterOptions) {
 
   // A rule refused the attempt: counted, logged, and answered.
   function refuse (request: FastifyRequest, state: AttemptState, verdict: RulesVerdict): never {
+    const rule = o.rules.current().rules.find(r => r.id === verdict.ruleId)
+    if (rule === undefined || !usesGlobalSignals(rule.when)) o.velocity.forgetGlobal()
     state.rules = verdict
     countRules(verdict)
     for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
@@ -99,6 +101,7 @@ export function createBotFilter (o: BotFilterOptions) {
     if (state === null) return
     const known = o.guard.knownBlock(state.subject)
     if (known !== undefined) {
+      o.velocity.forgetGlobal()
       state.limit = known.limit.name
       throw limitRefusal(known, o.gate, state.features.ipKey, { trustedDevice: state.features.trustedDevice }, o.limits)
     }

@@ -10,6 +10,8 @@ import { type Limits } from '../limits/limit-policy.js'
 
 export interface RateLimitOptions {
   guard: LimitGuard
+  /** A limit answered the attempt: out of the replica-wide failure window. */
+  onRefused: () => void
   gate: ChallengeGate
   limits: Limits
 }
@@ -37,6 +39,7 @@ export function createRateLimit (o: RateLimitOptions) {
     state.keys = observed.keys
     const result = await o.guard.judge(state.subject, observed, request.log, { overrides: state.rules.budgets, challengeSolved: state.challengeSolved })
     if (result.kind === 'reject') {
+      o.onRefused()
       state.limit = result.limit.name // the velocity signals keep it as a failed attempt
       throw limitRefusal(result, o.gate, state.features.ipKey, { trustedDevice: state.features.trustedDevice }, o.limits)
     }

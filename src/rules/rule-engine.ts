@@ -189,6 +189,13 @@ export interface EvaluationContext {
  * undrawn canary matches are only recorded, limit and tag actions accumulate, and the first
  * enforced allow, block, challenge or step-up decides and ends the evaluation.
  */
+const GLOBAL_FIELDS = new Set<string>(['globalAttempts', 'globalFailureRatio'])
+
+/** Whether a rule looks at the replica-wide signals (its refusals then stay in their window). */
+export function usesGlobalSignals (conditions: readonly Condition[]): boolean {
+  return conditions.some(c => (c.kind === 'velocity' && GLOBAL_FIELDS.has(c.field)) || (c.kind === 'any' && c.of.some(usesGlobalSignals)))
+}
+
 export function evaluateRules (rules: CompiledRules, features: RequestFeatures, ctx: EvaluationContext): RulesVerdict {
   return evaluate(rules, features, ctx) ?? NONE()
 }

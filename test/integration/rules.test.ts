@@ -201,6 +201,27 @@ rules:
     expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.1.0.3' }, { ...BROWSER, 'x-device-token': deviceToken })).json().status).toBe('authenticated')
   })
 
+  it('leave the replica-wide share alone for an attack that another rule already answers', async () => {
+    const { app } = await onOwnRedis(`
+rules:
+  - id: stuffing
+    when:
+      velocity.usernamesPerIp: { gt: 5 }
+      velocity.failureRatioPerIp: { gte: 0.8 }
+    action: challenge
+  - id: surge
+    when:
+      velocity.globalAttempts: { gte: 20 }
+      velocity.globalFailureRatio: { gte: 0.5 }
+      trustedDevice: false
+    action: challenge
+`)
+    for (let i = 0; i < 60; i++) await login(app, `leaked${i}`, 'guess', { remoteAddress: '198.51.100.60' })
+    const decisions = (await app.inject({ url: '/admin/decisions?limit=1', headers: { authorization: `Bearer ${ADMIN}` } })).json().decisions
+    expect(decisions[0]).toMatchObject({ verdict: { action: 'challenge', ruleId: 'stuffing' } })
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.1.0.9' })).json().status).toBe('authenticated')
+  })
+
   it('draw canary rules from a value the client cannot choose', async () => {
     const { app } = await onOwnRedis(`
 rules:

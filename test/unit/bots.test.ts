@@ -72,6 +72,10 @@ describe('velocity (in memory)', () => {
     expect(v.countGlobal().globalAttempts).toBe(11)
     now += 40_000 // the first ten fell out of the minute
     expect(v.countGlobal()).toEqual({ globalAttempts: 2, globalFailureRatio: 1 })
+    v.forgetGlobal() // answered by another defence: out of the window
+    expect(v.countGlobal()).toEqual({ globalAttempts: 2, globalFailureRatio: 1 })
+    await v.notFailure({ ipKey: '1.1.1.1', subnet: '1.1.1.0/24', userKey: 'u' })
+    expect(v.countGlobal()).toEqual({ globalAttempts: 3, globalFailureRatio: 2 / 3 })
   })
 })
 

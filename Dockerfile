@@ -14,6 +14,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The default abuse rules, found from dist/login-guards.js as ../rules/default-rules.yaml.
+COPY rules ./rules
 # The console and the demo page: HTML, CSS and the JavaScript compiled beside its TypeScript.
 COPY --from=build /app/web ./web
 USER node

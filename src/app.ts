@@ -144,8 +144,8 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
 
 async function registerAuthRoutes (app: FastifyInstance, config: Config, parts: Components, metrics: Metrics, now: () => number): Promise<void> {
   const identifyClient = createIdentifyClient({ allow: config.allowList, deny: config.denyList })
-  const { attempts, botFilter, rateLimit } = parts.guards
-  await app.register(loginRoutes, { ...parts, attempts, botFilter, rateLimit, config, identifyClient, metrics, now })
+  const { attempts, addressGate, botFilter, rateLimit } = parts.guards
+  await app.register(loginRoutes, { ...parts, attempts, addressGate, botFilter, rateLimit, config, identifyClient, metrics, now })
   await app.register(otpRoutes, { ...parts, attempts, config, identifyClient, metrics })
   await app.register(sessionRoutes, { config, sessions: parts.sessions, admission: parts.admission })
   if (config.mode === 'demo') {

@@ -17,6 +17,7 @@ import { createLimitGuard, type LimitGuard } from './limits/limit-guard.js'
 import { createSharedAddresses } from './limits/shared-addresses.js'
 import { userKeyOf } from './limits/user-key.js'
 import { type Attempts, createAttempts } from './pipeline/attempt.js'
+import { createAddressGate } from './pipeline/address-gate.js'
 import { createBotFilter } from './pipeline/bot-filter.js'
 import { createRateLimit } from './pipeline/rate-limit.js'
 import { createDecisionLog, type DecisionLog } from './rules/decision-log.js'
@@ -33,6 +34,7 @@ export interface LoginGuards {
   counters: LimitCounters
   blocks: BlockCache
   attempts: Attempts
+  addressGate: ReturnType<typeof createAddressGate>
   botFilter: ReturnType<typeof createBotFilter>
   rateLimit: ReturnType<typeof createRateLimit>
   rules: RulesState
@@ -82,13 +84,16 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
   const attempts = createAttempts({
     guard, velocity, decisions, userKeyOf: keyOf, secret: config.secret, device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure }, now
   })
+  const snapshots = createVelocitySnapshots(SNAPSHOT_TTL_MS, config.BLOCK_CACHE_MAX_ENTRIES, now)
+  const refusals = { guard, velocity, snapshots, limits: config.limits, gate, rules, exemptions, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now }
   return {
     guard,
     counters,
     blocks,
     attempts,
+    addressGate: createAddressGate(refusals),
     botFilter: createBotFilter({
-      guard, velocity, snapshots: createVelocitySnapshots(SNAPSHOT_TTL_MS, config.BLOCK_CACHE_MAX_ENTRIES, now), limits: config.limits, gate, rules, exemptions, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now
+      ...refusals, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400
     }),
     rateLimit: createRateLimit({ guard, gate, limits: config.limits, onRefused: velocity.forgetGlobal }),
     rules,

@@ -9,6 +9,8 @@
 export interface GlobalFailures {
   /** Counts an attempt as a failure until told otherwise; returns the window after it. */
   attempt: () => { attempts: number, failureRatio: number }
+  /** The window as it stands, counting nothing. */
+  read: () => { attempts: number, failureRatio: number }
   /** The attempt was no failure after all. */
   notFailure: () => void
   /** The attempt is out of the window altogether: another defence already answered it. */
@@ -47,13 +49,19 @@ export function createGlobalFailures (windowMs: number, now: () => number): Glob
     }
   }
 
+  const read = () => {
+    advance()
+    const total = sum(attempts)
+    return { attempts: total, failureRatio: total === 0 ? 0 : sum(failures) / total }
+  }
+
   return {
+    read,
     attempt () {
       const i = advance()
       attempts[i] = (attempts[i] ?? 0) + 1
       failures[i] = (failures[i] ?? 0) + 1
-      const total = sum(attempts)
-      return { attempts: total, failureRatio: sum(failures) / total }
+      return read()
     },
     notFailure: () => { takeNewest(failures) },
     forget () {

@@ -29,6 +29,8 @@ export interface Velocity {
   countGlobal: () => { globalAttempts: number, globalFailureRatio: number }
   /** Takes the attempt out of the replica-wide window: another defence answered it. */
   forgetGlobal: () => void
+  /** The replica-wide window as it stands, counting nothing. */
+  peekGlobal: () => { globalAttempts: number, globalFailureRatio: number }
 }
 
 export interface VelocityOptions {
@@ -76,12 +78,11 @@ export function createVelocity (o: VelocityOptions): Velocity {
     return Array.from({ length: BUCKETS }, (_, i) => `${o.keyPrefix}vel:{${subject}}:${b - i}`)
   }
   const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now)
-  const countGlobal = () => {
-    const w = global.attempt()
-    return { globalAttempts: w.attempts, globalFailureRatio: w.failureRatio }
-  }
+  const asSignals = (w: { attempts: number, failureRatio: number }) => ({ globalAttempts: w.attempts, globalFailureRatio: w.failureRatio })
+  const countGlobal = () => asSignals(global.attempt())
+  const peekGlobal = () => asSignals(global.read())
   const forgetGlobal = global.forget
-  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal }
+  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal }
   const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
   const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
@@ -105,6 +106,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
     },
     countGlobal,
     forgetGlobal,
+    peekGlobal,
     async notFailure (s) {
       global.notFailure()
       const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
@@ -128,7 +130,7 @@ function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[],
   }
 }
 
-function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal' | 'forgetGlobal'> {
+function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal' | 'forgetGlobal' | 'peekGlobal'> {
   const buckets = new Map<string, { bucket: number, users: Set<string>, attempts: number, failures: number }>()
   const touch = (subject: string, at: number) => {
     const key = `${subject}:${bucketOf(at)}`

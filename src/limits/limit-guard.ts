@@ -22,7 +22,9 @@ export interface Observed {
 
 export interface LimitGuard {
   /** A key of this request already known to be blocked: refuse without any Redis command. */
-  knownBlock: (subject: LimitSubject) => Rejection | undefined
+  knownBlock: (subject: LimitSubject, only?: (k: LimitKey) => boolean) => Rejection | undefined
+  /** The same for the limits that hold an untrusted request by its address alone (before the body). */
+  knownAddressBlock: (ipKey: string, subnet: string, exempt: boolean) => Rejection | undefined
   /** Counts the attempt against every limit holding it: one Redis round trip. */
   observe: (subject: LimitSubject) => Promise<Observed>
   /** The verdict on what `observe` saw. */
@@ -49,6 +51,7 @@ export interface LimitGuardOptions {
   metrics: Metrics
 }
 
+const ADDRESS_KEYS = new Set(['ip', 'subnet', 'global'])
 const blockKey = (k: LimitKey) => `${k.name}:${k.key}`
 const settled = (log: Logger) => (p: Promise<unknown>) => p.catch((err: Error) => { log.warn({ err: { message: err.message } }, 'limit bookkeeping after a success failed') })
 
@@ -77,8 +80,8 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   }
 
   const guard: LimitGuard = {
-    knownBlock (subject) {
-      for (const k of limitKeys(subject, limits)) {
+    knownBlock (subject, only = () => true) {
+      for (const k of limitKeys(subject, limits).filter(only)) {
         const ms = limits[k.name].shadow ? 0 : o.blocks.msLeft(blockKey(k))
         if (ms > 0) {
           metrics.limitBlockCacheHits.inc({ limit: k.name })
@@ -86,6 +89,11 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
         }
       }
       return undefined
+    },
+
+    knownAddressBlock (ipKey, subnet, exempt) {
+      const subject: LimitSubject = { ipKey, subnet, userKey: '', exempt: { username: false, ip: exempt, device: false } }
+      return guard.knownBlock(subject, k => ADDRESS_KEYS.has(limits[k.name].key))
     },
 
     async observe (subject) {

@@ -1,5 +1,5 @@
 // POST /auth/login, top to bottom: identify the client → admission (maintenance, re-admission
-// ramp, concurrency) → validate → normalise → backend available? → bot filter and abuse rules →
+// ramp, concurrency) → refusals known from the headers alone → validate → normalise → backend available? → bot filter and abuse rules →
 // rate limits → session store available? → auth backend (breaker and bulkhead inside) → second
 // factor (the backend's, or a rule's step-up) or session → decision log.
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -26,6 +26,7 @@ export interface LoginRouteDeps {
   sessions: SessionStore
   otp: OtpService
   attempts: Attempts
+  addressGate: onRequestAsyncHookHandler
   botFilter: preHandlerAsyncHookHandler
   rateLimit: preHandlerAsyncHookHandler
   storeHealth: StoreHealth
@@ -85,8 +86,9 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
       }
     },
     config: { criticality: 'normal' }, // a brand-new login is shed first under pressure
-    // Headers only, before the body is read: denied addresses, maintenance, ramp, free slot.
-    onRequest: [deps.identifyClient, deps.admission.admit('normal')],
+    // Headers only, before the body is read: denied addresses, maintenance, ramp, free slot,
+    // and what is already known to be refused (blocked addresses, rules decided by headers).
+    onRequest: [deps.identifyClient, deps.admission.admit('normal'), deps.addressGate],
     // Limits before the store check: while Redis is down they still hold, on their insurance.
     preHandler: [normaliseLogin, backendAvailable, deps.botFilter, deps.rateLimit, sessionStoreAvailable],
     onResponse: [countLogin]

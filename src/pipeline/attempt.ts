@@ -30,6 +30,8 @@ export interface AttemptState {
   decidedEarly?: boolean
   /** Its counters could not be read: Redis failed (or froze) for this very attempt. */
   storeFailed?: boolean
+  /** Refused from its headers alone: the body was never read (see address-gate.ts). */
+  beforeBody?: boolean
 }
 
 export const DEVICE_HEADER = 'x-device-token'
@@ -117,8 +119,9 @@ export function createAttempts (o: AttemptOptions): Attempts {
         requestId: request.id,
         ...(state.drawId === undefined ? {} : { drawId: state.drawId }),
         ...(state.decidedEarly ? { early: true } : {}),
+        ...(state.beforeBody ? { beforeBody: true } : {}),
         time: new Date(o.now()).toISOString(),
-        user: maskUsername(loginBodyOf(request).username),
+        user: state.beforeBody === true ? '' : maskUsername(loginBodyOf(request).username),
         features: state.features,
         verdict: state.rules,
         ...(state.limit ? { limit: state.limit } : {}),

@@ -42,11 +42,25 @@ export interface BotFilterOptions {
   now: () => number
 }
 
+export function countRules (metrics: Metrics, verdict: RulesVerdict): void {
+  for (const rule of verdict.enforced) metrics.ruleMatches.inc({ rule, mode: 'enforced' })
+  for (const rule of verdict.shadowed) metrics.ruleMatches.inc({ rule, mode: 'shadow' })
+}
+
+/** The answer to a rule's refusal; `early` when it was decided before the counters were read. */
+export function ruleRefusal (verdict: RulesVerdict, gate: ChallengeGate, ipKey: string, exposeRuleId: boolean, early: boolean): GatewayError {
+  const logFields = { rule: verdict.ruleId, ...(early ? { early: true } : {}) }
+  if (verdict.action === 'block') return new GatewayError('request_blocked', { logFields, ...(exposeRuleId ? { extensions: { ruleId: verdict.ruleId } } : {}) })
+  return new GatewayError('challenge_required', { extensions: { challenge: gate.offer(ipKey) }, logFields })
+}
+
+/** Whether refusing with this verdict keeps the attempt in the replica-wide failure window. */
+export function keepsGlobalCount (rules: RulesState, verdict: RulesVerdict): boolean {
+  const rule = rules.current().rules.find(r => r.id === verdict.ruleId)
+  return rule !== undefined && usesGlobalSignals(rule.when)
+}
+
 export function createBotFilter (o: BotFilterOptions) {
-  function countRules (verdict: RulesVerdict): void {
-    for (const rule of verdict.enforced) o.metrics.ruleMatches.inc({ rule, mode: 'enforced' })
-    for (const rule of verdict.shadowed) o.metrics.ruleMatches.inc({ rule, mode: 'shadow' })
-  }
 
   function start (request: FastifyRequest): AttemptState | null {
     const client = request.client
@@ -84,15 +98,12 @@ export function createBotFilter (o: BotFilterOptions) {
 
   // A rule refused the attempt: counted, logged, and answered.
   function refuse (request: FastifyRequest, state: AttemptState, verdict: RulesVerdict): never {
-    const rule = o.rules.current().rules.find(r => r.id === verdict.ruleId)
-    if (rule === undefined || !usesGlobalSignals(rule.when)) o.velocity.forgetGlobal()
+    if (!keepsGlobalCount(o.rules, verdict)) o.velocity.forgetGlobal()
     state.rules = verdict
-    countRules(verdict)
+    countRules(o.metrics, verdict)
     for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
     o.attempts.abandon(request, 'refused')
-    const logFields = { rule: verdict.ruleId, ...(state.decidedEarly ? { early: true } : {}) }
-    if (verdict.action === 'block') throw new GatewayError('request_blocked', { logFields, ...(o.exposeRuleId ? { extensions: { ruleId: verdict.ruleId } } : {}) })
-    throw new GatewayError('challenge_required', { extensions: { challenge: o.gate.offer(state.features.ipKey) }, logFields })
+    throw ruleRefusal(verdict, o.gate, state.features.ipKey, o.exposeRuleId, state.decidedEarly === true)
   }
 
   return async function botFilter (request: FastifyRequest): Promise<void> {
@@ -148,7 +159,7 @@ export function createBotFilter (o: BotFilterOptions) {
       refuse(request, state, verdict)
     }
     state.rules = verdict
-    countRules(verdict)
+    countRules(o.metrics, verdict)
     for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
   }
 }

@@ -10,6 +10,8 @@ export interface DecisionRecord {
   drawId?: string
   /** Refused before the counters were read: `features.velocity` holds only what was known then. */
   early?: boolean
+  /** Refused from the headers alone: no user, and the honeypot and device were not known. */
+  beforeBody?: boolean
   time: string
   /** e.g. "a***e": enough for support staff to recognise, not to name. */
   user: string

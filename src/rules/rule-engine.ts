@@ -200,8 +200,15 @@ export function evaluateRules (rules: CompiledRules, features: RequestFeatures, 
   return evaluate(rules, features, ctx) ?? NONE()
 }
 
-/** Features before the counters are read: the velocity signals known so far (in process, or a recent snapshot). */
-export type EarlyFeatures = Omit<RequestFeatures, 'velocity'> & { velocity: Partial<RequestFeatures['velocity']> }
+/**
+ * Features before the counters are read: the velocity signals known so far (in process, or a
+ * recent snapshot); before the body is read, the honeypot and the trusted device are unknown too.
+ */
+export type EarlyFeatures = Omit<RequestFeatures, 'velocity' | 'honeypot' | 'trustedDevice'> & {
+  velocity: Partial<RequestFeatures['velocity']>
+  honeypot?: boolean
+  trustedDevice?: boolean
+}
 
 /**
  * The rules' refusal of a request decided before any counter is read, or undefined when the
@@ -269,7 +276,10 @@ function holds (c: Condition, f: EarlyFeatures): boolean | undefined {
   switch (c.kind) {
     case 'ip': return inRanges(f.ip, c.ranges) !== c.negate
     case 'ua': return c.re.test(f.userAgent) !== c.negate
-    case 'flag': return flagOf(f, c.flag) === c.value
+    case 'flag': {
+      const value = flagOf(f, c.flag)
+      return value === undefined ? undefined : value === c.value
+    }
     case 'anomalies': return c.names.some(name => f.anomalies.includes(name))
     case 'header': return (header(f, c.name) !== undefined) === c.present
     case 'headerEquals': return header(f, c.name) === c.value
@@ -299,7 +309,7 @@ function header (f: EarlyFeatures, name: string): string | undefined {
   return Object.hasOwn(f.headers, name) ? f.headers[name] : undefined
 }
 
-function flagOf (f: EarlyFeatures, flag: Flag): boolean {
+function flagOf (f: EarlyFeatures, flag: Flag): boolean | undefined {
   return flag === 'honeypot' || flag === 'trustedDevice' ? f[flag] : f.ua[flag]
 }
 

@@ -308,6 +308,19 @@ describe('Redis cost', () => {
     expect((await app.inject({ url: '/metrics' })).body).toMatch(/lg_limit_block_cache_hits_total\{limit="ip_attempts"\} 50/)
   })
 
+  it('refuses a blocked address from its headers, before reading the body, unless a device token may change it', async () => {
+    const { app } = await limitedApp({ ip_attempts: { points: 2, windowS: 60 } })
+    for (let i = 0; i < 3; i++) await attempt(app, '198.51.100.98', `u${i}`, 'wrong')
+    // A body that validation would refuse (400) is never looked at: the address is refused first.
+    const garbage = await app.inject({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.98', headers: { 'content-type': 'application/json' }, payload: '{"username": [' })
+    expect(garbage.statusCode).toBe(429)
+    expect(garbage.json()).toMatchObject({ code: 'too_many_attempts' })
+    expect(garbage.headers['ratelimit-policy']).toBe('"ip_attempts";q=2;w=60')
+    // With a device token the body must be read to know whose it is: the request goes on (and fails validation).
+    const withToken = await app.inject({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.98', headers: { 'content-type': 'application/json', 'x-device-token': 'v1.x.y' }, payload: '{"username": [' })
+    expect(withToken.json().code).toBe('invalid_request')
+  })
+
   it('checks every limit of a login in one round trip: one in all for a failure, two for a success', async () => {
     const redis = await startRedisServer()
     onTestFinished(() => redis.stop())

@@ -75,7 +75,7 @@ export function createAddressGate (o: AddressGateOptions) {
     }
     if (exempt) return
     let drawId: string | undefined // as the bot filter draws, and recorded for replay
-    const verdict = decideEarly(o.rules.current().rules, features, { now: o.now(), draw: ruleId => canaryDraw(drawId ??= randomUUID(), ruleId) })
+    const verdict = decideEarly(o.rules.current().rules, features, { now: o.now(), draw: ruleId => canaryDraw(drawId ?? (drawId = randomUUID()), ruleId) })
     // A challenge answer needs its check (one Redis command): the bot filter has it.
     if (verdict === undefined || (verdict.action === 'challenge' && typeof request.headers[CHALLENGE_HEADER] === 'string')) return
     if (keepsGlobalCount(o.rules, verdict)) o.velocity.countGlobal() // a refusal on the wave itself stays in it

@@ -61,7 +61,6 @@ export function keepsGlobalCount (rules: RulesState, verdict: RulesVerdict): boo
 }
 
 export function createBotFilter (o: BotFilterOptions) {
-
   function start (request: FastifyRequest): AttemptState | null {
     const client = request.client
     if (client === null) return null
@@ -123,7 +122,7 @@ export function createBotFilter (o: BotFilterOptions) {
     // The same draw as a replay makes, so canary decisions replay exactly.
     // The canary draw: never the request id, which a client may choose (and so its draw). Made
     // only when a canary rule matches: most attempts need none.
-    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId ??= randomUUID(), ruleId) }
+    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId ?? (state.drawId = randomUUID()), ruleId) }
     const rules = o.rules.current().rules
     if (!exempt) {
       const known = {

@@ -25,7 +25,7 @@ import { createRulesState, type RulesState } from './rules/rules-state.js'
 
 // How long a refused address's velocity reading decides its next refusals without Redis: short,
 // since the counters move on; long enough that a flood from it costs one round trip in a while.
-const SNAPSHOT_TTL_MS = 10_000
+const SNAPSHOT_TTL_MS = 60_000
 
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default-rules.yaml', import.meta.url))
 

@@ -31,8 +31,13 @@ export interface ChallengeGateOptions {
 
 export const CHALLENGE_HEADER = 'x-challenge-response'
 
+// An address refused again within this gets the puzzle it was just given: signing a fresh one
+// for every refused request of a flood cost more than the refusal. Its solution still passes once.
+const REOFFER_MS = 5000
+
 export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
   const used = new Map<string, number>()
+  const offered = new Map<string, { at: number, offer: ChallengeOffer }>()
   async function firstUse (nonce: string, expiresAt: number): Promise<boolean> {
     const ttl = Math.max(1, expiresAt - o.now())
     if (o.redis !== null) return await o.redis.set(`${o.keyPrefix}pow:${nonce}`, '1', 'PX', ttl, 'NX') === 'OK'
@@ -43,8 +48,15 @@ export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
   }
   return {
     offer (ipKey) {
-      const pow = issuePow(o.secret, ipKey, o.now(), o.difficulty, o.ttlMs)
-      return o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
+      const at = o.now()
+      const recent = offered.get(ipKey)
+      if (recent !== undefined && at - recent.at < Math.min(REOFFER_MS, o.ttlMs / 2)) return recent.offer
+      const pow = issuePow(o.secret, ipKey, at, o.difficulty, o.ttlMs)
+      const offer = o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
+      offered.delete(ipKey) // re-insert at the young end; the oldest go first past maxEntries
+      offered.set(ipKey, { at, offer })
+      if (offered.size > o.maxEntries) offered.delete(offered.keys().next().value as string)
+      return offer
     },
     async solved (header, ipKey, ip) {
       if (header === undefined) return false

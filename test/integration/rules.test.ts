@@ -265,6 +265,21 @@ rules:
     expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(403)
   })
 
+  it('give an address refused again within seconds the same puzzle, which still passes once', async () => {
+    const clock = { now: Date.now() }
+    const { app } = await appWithRules(challengeRule, {}, undefined, () => clock.now)
+    const token = async () => ((await login(app, 'alice', 'right-pass', {}, script)).json() as { challenge: { token: string } }).challenge.token
+    const first = await token()
+    clock.now += 2000
+    expect(await token()).toBe(first)
+    const difficulty = 10
+    const answer = `pow ${first}:${solvePow(first, difficulty)}`
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(200)
+    expect((await login(app, 'alice', 'right-pass', {}, { ...script, 'x-challenge-response': answer })).statusCode).toBe(403)
+    clock.now += 6000
+    expect(await token()).not.toBe(first)
+  })
+
   it('turn a username-wide failure limit into a challenge instead of a lockout', async () => {
     const { app } = await appWithRules('rules: []\n', { LIMITS: JSON.stringify({ user_failures_short: { points: 2, windowS: 600 } }) })
     for (let i = 0; i < 2; i++) expect((await login(app, 'alice', 'guess', { remoteAddress: `203.0.113.${i}` })).statusCode).toBe(401)

@@ -23,8 +23,9 @@ import { createRateLimit } from './pipeline/rate-limit.js'
 import { createDecisionLog, type DecisionLog } from './rules/decision-log.js'
 import { createRulesState, type RulesState } from './rules/rules-state.js'
 
-// How long a refused address's velocity reading decides its next refusals without Redis: short,
-// since the counters move on; long enough that a flood from it costs one round trip in a while.
+// How long a refused address's velocity reading decides its next refusals without Redis. Its
+// counters do not move while it is refused early (those attempts are never counted), so a
+// re-read would mostly show the window's decay; a minute, like a limit's block.
 const SNAPSHOT_TTL_MS = 60_000
 
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default-rules.yaml', import.meta.url))

@@ -9,7 +9,9 @@ COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+# A heap cap: the in-process caches are bounded (about 60 MB at 100 000 tracked addresses), and
+# without a cap V8 lets garbage pile up towards its own default limit before collecting it.
+ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

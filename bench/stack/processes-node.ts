@@ -2,7 +2,7 @@
 // through tsx exactly as `npm start` runs the gateway.
 import { openSync, closeSync } from 'node:fs'
 import { type BackendFaults, type SecondStats } from '../mocks/auth-backend.js'
-import { type GatewayBuild } from './build.js'
+import { type GatewayBuild, PRODUCTION_NODE_OPTIONS } from './build.js'
 import { freePort, type Managed, spawnManaged, waitFor } from './processes.js'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
@@ -68,7 +68,7 @@ export async function startGatewayProcess (o: GatewayLaunch): Promise<GatewayPro
   const entry = o.build === undefined ? ['--import', 'tsx', 'src/server.ts'] : [o.build.entry]
   const child = spawnManaged('gateway', process.execPath, [...prof, ...entry], {
     cwd: o.build?.dir ?? o.root ?? ROOT,
-    env: { ...baseEnv(), ...(o.build === undefined ? {} : { NODE_ENV: 'production' }), ...o.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...baseEnv(), ...(o.build === undefined ? {} : { NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS }), ...o.env, PORT: String(port), HOST: '127.0.0.1' },
     output: log
   })
   closeSync(log)

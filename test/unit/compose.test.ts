@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { PRODUCTION_NODE_OPTIONS } from '../../bench/stack/build.js'
 import { loadConfig } from '../../src/config.js'
 
 interface Service { build?: string, image?: string, command?: string[], environment?: Record<string, string>, ports?: string[], depends_on?: Record<string, unknown> }
@@ -37,5 +38,14 @@ describe('docker-compose.yml', () => {
     expect(lb?.environment?.BALANCER_UPSTREAMS).toBe('http://gateway-1:8080,http://gateway-2:8080')
     expect(Object.keys(lb?.depends_on ?? {})).toEqual(['gateway-1', 'gateway-2'])
     expect(lb?.ports).toEqual(['8000:8000'])
+  })
+})
+
+describe('the production process', () => {
+  it('runs with the same heap cap in the image, in start:prod and in the bench\'s compiled mode', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')
+    expect(dockerfile).toContain(`NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS}`)
+    const scripts = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts
+    expect(scripts['start:prod']).toBe(`node ${PRODUCTION_NODE_OPTIONS} dist/server.js`)
   })
 })

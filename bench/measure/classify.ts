@@ -2,7 +2,7 @@
 // these outcomes per traffic class: an attack request that got a backend verdict "passed"
 // the guard; one refused by a limit or rule was "blocked"; honest ones blocked are false positives.
 
-export const TRAFFIC_CLASSES = ['honest', 'stuffing', 'brute-force', 'bot', 'sms-pumping'] as const
+export const TRAFFIC_CLASSES = ['honest', 'stuffing', 'botnet-stuffing', 'brute-force', 'bot', 'sms-pumping'] as const
 export type TrafficClass = typeof TRAFFIC_CLASSES[number]
 
 /** Which request of a flow this was. `idle` keeps a connection busy while its users wait. */

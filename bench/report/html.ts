@@ -7,7 +7,7 @@ import { renderMarkdown } from './markdown.js'
 import { type Report } from './report.js'
 import { type Band, escapeXml, lineChart, type Series, stateChart } from './svg.js'
 
-const CLASS_COLORS: Record<TrafficClass, string> = { honest: '#1f77b4', stuffing: '#d62728', 'brute-force': '#ff7f0e', bot: '#9467bd', 'sms-pumping': '#8c564b' }
+const CLASS_COLORS: Record<TrafficClass, string> = { honest: '#1f77b4', stuffing: '#d62728', 'botnet-stuffing': '#e377c2', 'brute-force': '#ff7f0e', bot: '#9467bd', 'sms-pumping': '#8c564b' }
 const PALETTE = ['#d62728', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf']
 
 function charts (r: Report): string[] {

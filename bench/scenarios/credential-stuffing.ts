@@ -8,7 +8,9 @@ import { type Scenario } from './types.js'
 
 export const ATTACK_MIX = [
   { cls: 'honest' as const, weight: 0.4 },
-  { cls: 'stuffing' as const, weight: 0.35 },
+  // A tenth of the stuffing from scattered botnet hosts, the rest from a proxy pool's /24s.
+  { cls: 'stuffing' as const, weight: 0.315 },
+  { cls: 'botnet-stuffing' as const, weight: 0.035 },
   { cls: 'brute-force' as const, weight: 0.1 },
   { cls: 'bot' as const, weight: 0.1 },
   { cls: 'sms-pumping' as const, weight: 0.05 }
@@ -19,8 +21,8 @@ const SENDS_PER_NUMBER_PER_DAY = 10
 
 export const credentialStuffing: Scenario = {
   name: 'credential-stuffing',
-  summary: 'Honest peak plus an attack: 35% credential stuffing from a rotating proxy pool, 10% brute force on five real accounts, 10% declared bots, 5% SMS pumping, 40% honest users.',
-  defaults: { durationS: 20, model: { kind: 'open', rate: 400 } },
+  summary: 'Honest peak plus an attack: 35% credential stuffing (nine tenths from a rotating proxy pool, one tenth from scattered botnet hosts, reported apart), 10% brute force on five real accounts, 10% declared bots, 5% SMS pumping, 40% honest users.',
+  defaults: { durationS: 30, model: { kind: 'open', rate: 400 } },
   needsOwnStack: false,
   async run (ctx) {
     const kit = createTrafficKit(ctx.stack, ctx.recorder, DEFAULT_POPULATION)

@@ -49,12 +49,13 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
       case 'honest':
         return () => createHonestAgent({ pool, recorder, mailbox: stack.sinks?.mailbox, target, clock: () => performance.now(), maxWaitS: 30, once: spec.once === true })
       case 'stuffing':
+        return c => createStuffingAgent({ random: seededRandom(base + c), addresses: stuffingPool, knownUsernames, knownShare: 0.25 })
+      case 'botnet-stuffing':
         return c => {
           const random = seededRandom(base + c)
-          // About one attempt in ten comes from scattered botnet hosts that share no /24, so
-          // neither per-address nor per-subnet limits can add them up.
-          const addresses = [...stuffingPool, ...Array.from({ length: 110 }, () => botnetAddress(random))]
-          return createStuffingAgent({ random, addresses, knownUsernames, knownShare: 0.25 })
+          // Scattered hosts that share no /24, each seen a few times: no per-address or
+          // per-network counter can add them up (reported apart for that reason).
+          return createStuffingAgent({ random, addresses: Array.from({ length: 400 }, () => botnetAddress(random)), knownUsernames, knownShare: 0.25 })
         }
       case 'brute-force':
         return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: datacenterAddresses(2, 20) })

@@ -324,7 +324,7 @@ describe('the default rules against waves no single address shows', () => {
   const withV = (v: Partial<RequestFeatures['velocity']>, over: Partial<RequestFeatures> = {}) => ({ ...browser, ...over, velocity: { ...browser.velocity, ...v } })
 
   it('challenges a /24 where nearly every login fails across many accounts, not a carrier network where they succeed', () => {
-    expect(evaluateRules(defaults, withV({ usernamesPerSubnet: 60, failureRatioPerSubnet: 0.95 }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'credential-stuffing-network' })
+    expect(evaluateRules(defaults, withV({ usernamesPerSubnet: 31, failureRatioPerSubnet: 0.95 }), NEVER_DRAWN)).toMatchObject({ action: 'challenge', ruleId: 'credential-stuffing-network' })
     expect(evaluateRules(defaults, withV({ usernamesPerSubnet: 900, failureRatioPerSubnet: 0.2 }), NEVER_DRAWN).action).toBe('none')
   })
 

@@ -11,7 +11,7 @@ describe('the traffic mix', () => {
     expect(apportion(5, [0, 0])).toEqual([0, 0])
     const split = apportion(400, ATTACK_MIX.map(m => m.weight))
     expect(split.reduce((a, b) => a + b, 0)).toBe(400)
-    expect(split).toEqual([160, 140, 40, 40, 20])
+    expect(split).toEqual([160, 126, 14, 40, 40, 20])
   })
 
   it('splits a closed model into connections per class and drops classes without weight', () => {
@@ -21,7 +21,7 @@ describe('the traffic mix', () => {
 
   it('gives each open-model class its share of the rate and enough connections to keep it, never more than its rate', () => {
     const loads = splitLoad(ATTACK_MIX, { kind: 'open', rate: 400 })
-    expect(loads.map(l => l.rate)).toEqual([160, 140, 40, 40, 20])
+    expect(loads.map(l => l.rate)).toEqual([160, 126, 14, 40, 40, 20])
     for (const l of loads) {
       expect(l.connections).toBeGreaterThanOrEqual(1)
       expect(l.connections).toBeLessThanOrEqual(l.rate ?? 0)

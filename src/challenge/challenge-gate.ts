@@ -34,6 +34,8 @@ export const CHALLENGE_HEADER = 'x-challenge-response'
 // An address refused again within this gets the puzzle it was just given: signing a fresh one
 // for every refused request of a flood cost more than the refusal. Its solution still passes once.
 const REOFFER_MS = 5000
+// Enough for every address refused within those seconds at attack rates; an offer is ~0.5 KiB.
+const REOFFER_MAX_ENTRIES = 10_000
 
 export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
   const used = new Map<string, number>()
@@ -55,7 +57,7 @@ export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
       const offer = o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
       offered.delete(ipKey) // re-insert at the young end; the oldest go first past maxEntries
       offered.set(ipKey, { at, offer })
-      if (offered.size > o.maxEntries) offered.delete(offered.keys().next().value as string)
+      if (offered.size > Math.min(o.maxEntries, REOFFER_MAX_ENTRIES)) offered.delete(offered.keys().next().value as string)
       return offer
     },
     async solved (header, ipKey, ip) {

@@ -44,7 +44,7 @@ describe('docker-compose.yml', () => {
 describe('the production process', () => {
   it('runs with the same heap cap in the image, in start:prod and in the bench\'s compiled mode', () => {
     const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')
-    expect(dockerfile).toContain(`NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS}`)
+    expect(dockerfile).toContain(`NODE_OPTIONS="${PRODUCTION_NODE_OPTIONS}"`)
     const scripts = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts
     expect(scripts['start:prod']).toBe(`node ${PRODUCTION_NODE_OPTIONS} dist/server.js`)
   })

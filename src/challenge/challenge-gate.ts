@@ -31,15 +31,8 @@ export interface ChallengeGateOptions {
 
 export const CHALLENGE_HEADER = 'x-challenge-response'
 
-// An address refused again within this gets the puzzle it was just given: signing a fresh one
-// for every refused request of a flood cost more than the refusal. Its solution still passes once.
-const REOFFER_MS = 5000
-// Enough for every address refused within those seconds at attack rates; an offer is ~0.5 KiB.
-const REOFFER_MAX_ENTRIES = 10_000
-
 export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
   const used = new Map<string, number>()
-  const offered = new Map<string, { at: number, offer: ChallengeOffer }>()
   async function firstUse (nonce: string, expiresAt: number): Promise<boolean> {
     const ttl = Math.max(1, expiresAt - o.now())
     if (o.redis !== null) return await o.redis.set(`${o.keyPrefix}pow:${nonce}`, '1', 'PX', ttl, 'NX') === 'OK'
@@ -49,16 +42,11 @@ export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
     return true
   }
   return {
+    // A fresh puzzle per refusal, even for one address: people behind one NAT each need their own,
+    // since a solved puzzle passes once (a shared one would let one of them in every few seconds).
     offer (ipKey) {
-      const at = o.now()
-      const recent = offered.get(ipKey)
-      if (recent !== undefined && at - recent.at < Math.min(REOFFER_MS, o.ttlMs / 2)) return recent.offer
-      const pow = issuePow(o.secret, ipKey, at, o.difficulty, o.ttlMs)
-      const offer = o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
-      offered.delete(ipKey) // re-insert at the young end; the oldest go first past maxEntries
-      offered.set(ipKey, { at, offer })
-      if (offered.size > Math.min(o.maxEntries, REOFFER_MAX_ENTRIES)) offered.delete(offered.keys().next().value as string)
-      return offer
+      const pow = issuePow(o.secret, ipKey, o.now(), o.difficulty, o.ttlMs)
+      return o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
     },
     async solved (header, ipKey, ip) {
       if (header === undefined) return false

@@ -15,11 +15,18 @@ export interface GlobalFailures {
   notFailure: () => void
   /** The attempt is out of the window altogether: another defence already answered it. */
   forget: () => void
+  /**
+   * Whether a refusal by a rule on these signals may stay in the window: a few per address and
+   * window, so that one client sending unsolved requests cannot hold the wave's rule on alone.
+   */
+  keepRefusal: (ipKey: string) => boolean
 }
+
+const MAX_KEPT_REFUSALS_PER_ADDRESS = 3
 
 const BUCKETS = 12
 
-export function createGlobalFailures (windowMs: number, now: () => number): GlobalFailures {
+export function createGlobalFailures (windowMs: number, now: () => number, maxAddresses = 100_000): GlobalFailures {
   const bucketMs = windowMs / BUCKETS
   const attempts = new Array<number>(BUCKETS).fill(0)
   const failures = new Array<number>(BUCKETS).fill(0)
@@ -55,8 +62,19 @@ export function createGlobalFailures (windowMs: number, now: () => number): Glob
     return { attempts: total, failureRatio: total === 0 ? 0 : sum(failures) / total }
   }
 
+  const kept = new Map<string, { since: number, count: number }>()
+
   return {
     read,
+    keepRefusal (ipKey) {
+      const at = now()
+      const entry = kept.get(ipKey)
+      if (entry !== undefined && at - entry.since < windowMs) return ++entry.count <= MAX_KEPT_REFUSALS_PER_ADDRESS
+      kept.delete(ipKey) // re-insert at the young end; past maxAddresses the oldest go first
+      kept.set(ipKey, { since: at, count: 1 })
+      if (kept.size > maxAddresses) kept.delete(kept.keys().next().value as string)
+      return true
+    },
     attempt () {
       const i = advance()
       attempts[i] = (attempts[i] ?? 0) + 1

@@ -31,6 +31,8 @@ export interface Velocity {
   forgetGlobal: () => void
   /** The replica-wide window as it stands, counting nothing. */
   peekGlobal: () => { globalAttempts: number, globalFailureRatio: number }
+  /** Whether a refusal on the replica-wide signals from this address may stay in their window. */
+  keepGlobalRefusal: (ipKey: string) => boolean
 }
 
 export interface VelocityOptions {
@@ -77,12 +79,13 @@ export function createVelocity (o: VelocityOptions): Velocity {
     // One hash tag per subject: the whole window sits in one Cluster slot for PFCOUNT.
     return Array.from({ length: BUCKETS }, (_, i) => `${o.keyPrefix}vel:{${subject}}:${b - i}`)
   }
-  const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now)
+  const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now, o.maxEntries)
   const asSignals = (w: { attempts: number, failureRatio: number }) => ({ globalAttempts: w.attempts, globalFailureRatio: w.failureRatio })
   const countGlobal = () => asSignals(global.attempt())
   const peekGlobal = () => asSignals(global.read())
   const forgetGlobal = global.forget
-  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal }
+  const keepGlobalRefusal = global.keepRefusal
+  if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
   const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
   const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
@@ -107,6 +110,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
     countGlobal,
     forgetGlobal,
     peekGlobal,
+    keepGlobalRefusal,
     async notFailure (s) {
       global.notFailure()
       const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
@@ -130,7 +134,7 @@ function toVelocity ([ipDistinct = 0, ipAttempts = 0, ipFailures = 0]: number[],
   }
 }
 
-function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal' | 'forgetGlobal' | 'peekGlobal'> {
+function memoryVelocity (bucketOf: (at: number) => number, o: VelocityOptions, globalNotFailure: () => void): Omit<Velocity, 'countGlobal' | 'forgetGlobal' | 'peekGlobal' | 'keepGlobalRefusal'> {
   const buckets = new Map<string, { bucket: number, users: Set<string>, attempts: number, failures: number }>()
   const touch = (subject: string, at: number) => {
     const key = `${subject}:${bucketOf(at)}`

@@ -11,10 +11,17 @@ export interface ChallengeOffer extends PowChallenge {
   captcha?: { siteKey: string }
 }
 
+export interface Solved {
+  ok: boolean
+  /** The puzzle was offered for a refusal kept in the replica-wide failure share. */
+  forGlobal: boolean
+}
+
 export interface ChallengeGate {
-  offer: (ipKey: string) => ChallengeOffer
-  /** True when the request answers a challenge correctly and for the first time. */
-  solved: (header: string | undefined, ipKey: string, ip: string) => Promise<boolean>
+  /** `forGlobal`: the refusal stays in the replica-wide failure share (its solution takes it back out). */
+  offer: (ipKey: string, forGlobal?: boolean) => ChallengeOffer
+  /** Whether the request answers a challenge correctly and for the first time. */
+  solved: (header: string | undefined, ipKey: string, ip: string) => Promise<Solved>
   close: () => Promise<void>
 }
 
@@ -44,19 +51,21 @@ export function createChallengeGate (o: ChallengeGateOptions): ChallengeGate {
   return {
     // A fresh puzzle per refusal, even for one address: people behind one NAT each need their own,
     // since a solved puzzle passes once (a shared one would let one of them in every few seconds).
-    offer (ipKey) {
-      const pow = issuePow(o.secret, ipKey, o.now(), o.difficulty, o.ttlMs)
+    offer (ipKey, forGlobal = false) {
+      const pow = issuePow(o.secret, ipKey, o.now(), o.difficulty, o.ttlMs, forGlobal)
       return o.captcha ? { ...pow, captcha: { siteKey: o.captcha.siteKey } } : pow
     },
     async solved (header, ipKey, ip) {
-      if (header === undefined) return false
+      const no = { ok: false, forGlobal: false }
+      if (header === undefined) return no
       const [scheme, answer = ''] = header.trim().split(/\s+/, 2)
       if (scheme === 'pow') {
         const check = checkPow(o.secret, answer, ipKey, o.now())
-        return check.ok && await firstUse(check.nonce, check.expiresAt).catch(() => false)
+        if (!check.ok) return no
+        return { ok: await firstUse(check.nonce, check.expiresAt).catch(() => false), forGlobal: check.forGlobal }
       }
-      if (scheme === 'captcha' && o.captcha && answer.length > 0 && answer.length <= 4096) return await o.captcha.verifier.verify(answer, ip)
-      return false
+      if (scheme === 'captcha' && o.captcha && answer.length > 0 && answer.length <= 4096) return { ok: await o.captcha.verifier.verify(answer, ip), forGlobal: false }
+      return no
     },
     close: async () => { await o.captcha?.verifier.close() }
   }

@@ -21,17 +21,19 @@ interface TokenBody {
   x: number
   d: number
   n: string
+  /** Offered for a refusal kept in the replica-wide failure share (see global-failures.ts). */
+  g?: 1
 }
 
 export type PowCheck =
-  | { ok: true, nonce: string, expiresAt: number }
+  | { ok: true, nonce: string, expiresAt: number, forGlobal: boolean }
   | { ok: false, reason: 'malformed' | 'forged' | 'expired' | 'foreign' | 'unsolved' }
 
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(`pow:${data}`).digest('base64url')
 const bind = (secret: string, ipKey: string) => mac(secret, `addr:${ipKey}`).slice(0, 16)
 
-export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number): PowChallenge {
-  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomBytes(12).toString('base64url') }
+export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number, forGlobal = false): PowChallenge {
+  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomBytes(12).toString('base64url'), ...(forGlobal ? { g: 1 as const } : {}) }
   const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
   const token = `${encoded}.${mac(secret, encoded)}`
   return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: new Date(body.x * 1000).toISOString(), respondWith: `X-Challenge-Response: pow ${token}:<solution>` }
@@ -49,7 +51,7 @@ export function checkPow (secret: string, answer: string, ipKey: string, now: nu
   if (body.x * 1000 <= now) return { ok: false, reason: 'expired' }
   if (body.a !== bind(secret, ipKey)) return { ok: false, reason: 'foreign' }
   if (leadingZeroBits(createHash('sha256').update(`${token}:${solution}`).digest()) < body.d) return { ok: false, reason: 'unsolved' }
-  return { ok: true, nonce: body.n, expiresAt: body.x * 1000 }
+  return { ok: true, nonce: body.n, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
 }
 
 export function leadingZeroBits (digest: Buffer): number {

@@ -81,7 +81,10 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
 
   const guard: LimitGuard = {
     knownBlock (subject, only = () => true) {
+      // A remembered subnet refusal was judged on the normal budget: a shared address has more.
+      const shared = o.shared.known(subject.ipKey) === true
       for (const k of limitKeys(subject, limits).filter(only)) {
+        if (shared && limits[k.name].key === 'subnet') continue
         const ms = limits[k.name].shadow ? 0 : o.blocks.msLeft(blockKey(k))
         if (ms > 0) {
           metrics.limitBlockCacheHits.inc({ limit: k.name })

@@ -4,7 +4,6 @@
 // request without a device token, since a trusted device may be held by other budgets than its
 // address's, and its trust needs the username from the body; everything else goes on to the
 // bot filter, which decides the same way with the body known.
-import { randomUUID } from 'node:crypto'
 import { type FastifyRequest } from 'fastify'
 import { computeSignals } from '../bots/signals.js'
 import { type Velocity } from '../bots/velocity.js'
@@ -17,8 +16,8 @@ import { type Limits } from '../limits/limit-policy.js'
 import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, decideEarly, type EarlyFeatures } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type AttemptState, deviceTokenOf, NO_RULES } from './attempt.js'
-import { countRules, keepsGlobalCount, ruleRefusal } from './bot-filter.js'
+import { type AttemptState, deviceTokenOf, drawIdOf, NO_RULES } from './attempt.js'
+import { countRules, keepsGlobalCount, ruleRefusal, unknownOf } from './bot-filter.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface AddressGateOptions {
@@ -47,6 +46,7 @@ export function createAddressGate (o: AddressGateOptions) {
       challengeSolved: false,
       decidedEarly: true,
       beforeBody: true,
+      unknownSignals: [...unknownOf(features.velocity), 'honeypot'],
       ...(extra.limit === undefined ? {} : { limit: extra.limit }),
       ...(extra.drawId === undefined ? {} : { drawId: extra.drawId })
     }
@@ -74,13 +74,18 @@ export function createAddressGate (o: AddressGateOptions) {
       throw limitRefusal(known, o.gate, client.ipKey, { beforeBody: true }, o.limits)
     }
     if (exempt) return
-    let drawId: string | undefined // as the bot filter draws, and recorded for replay
-    const verdict = decideEarly(o.rules.current().rules, features, { now: o.now(), draw: ruleId => canaryDraw(drawId ?? (drawId = randomUUID()), ruleId) })
+    let drawId: string | undefined // the bot filter's draw too, and recorded for replay
+    const draw = (ruleId: string) => {
+      drawId = drawIdOf(request)
+      return canaryDraw(drawId, ruleId)
+    }
+    const verdict = decideEarly(o.rules.current().rules, features, { now: o.now(), draw })
     // A challenge answer needs its check (one Redis command): the bot filter has it.
     if (verdict === undefined || (verdict.action === 'challenge' && typeof request.headers[CHALLENGE_HEADER] === 'string')) return
-    if (keepsGlobalCount(o.rules, verdict)) o.velocity.countGlobal() // a refusal on the wave itself stays in it
+    const keep = keepsGlobalCount(o.rules, verdict, o.velocity, client.ipKey)
+    if (keep) o.velocity.countGlobal() // a refusal on the wave itself stays in it
     countRules(o.metrics, verdict)
     request.attempt = refused(features, verdict, drawId === undefined ? {} : { drawId })
-    throw ruleRefusal(verdict, o.gate, client.ipKey, o.exposeRuleId, true)
+    throw ruleRefusal(verdict, o.gate, client.ipKey, o.exposeRuleId, true, keep)
   }
 }

@@ -1,6 +1,7 @@
 // One login attempt as the guard stages see it (bot filter, then rate limits), and its
 // settlement once the backend has answered: counters refunded or reset, the device trusted, and
 // one line in the decision log with the eventual outcome.
+import { randomUUID } from 'node:crypto'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type Velocity, type VelocitySubject } from '../bots/velocity.js'
 import { DEVICE_COOKIE, signDeviceCookie, verifyDeviceCookie } from '../limits/device-cookie.js'
@@ -32,6 +33,20 @@ export interface AttemptState {
   storeFailed?: boolean
   /** Refused from its headers alone: the body was never read (see address-gate.ts). */
   beforeBody?: boolean
+  /** For an early refusal, the signals it was decided without (`velocity.<field>`, `honeypot`). */
+  unknownSignals?: string[]
+}
+
+const drawIds = new WeakMap<FastifyRequest, string>()
+
+/**
+ * The attempt's canary draw id, made when a canary rule first needs it: the address gate and the
+ * bot filter draw from the same one, so that a canary acts on its share once, not twice.
+ */
+export function drawIdOf (request: FastifyRequest): string {
+  let id = drawIds.get(request)
+  if (id === undefined) drawIds.set(request, id = randomUUID())
+  return id
 }
 
 export const DEVICE_HEADER = 'x-device-token'
@@ -120,6 +135,7 @@ export function createAttempts (o: AttemptOptions): Attempts {
         ...(state.drawId === undefined ? {} : { drawId: state.drawId }),
         ...(state.decidedEarly ? { early: true } : {}),
         ...(state.beforeBody ? { beforeBody: true } : {}),
+        ...(state.unknownSignals ? { unknown: state.unknownSignals } : {}),
         time: new Date(o.now()).toISOString(),
         user: state.beforeBody === true ? '' : maskUsername(loginBodyOf(request).username),
         features: state.features,

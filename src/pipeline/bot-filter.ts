@@ -4,7 +4,7 @@
 // what the request shows and its address's recent reading), then in one round trip starts the
 // limit counters and reads the velocity counters (and a challenge answer, if any), and evaluates
 // the rules in force.
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { type FastifyRequest } from 'fastify'
 import { computeSignals } from '../bots/signals.js'
 import { type Velocity } from '../bots/velocity.js'
@@ -17,10 +17,10 @@ import { type Exemptions } from '../limits/exemptions.js'
 import { type LimitGuard } from '../limits/limit-guard.js'
 import { type Limits } from '../limits/limit-policy.js'
 import { loginBodyOf } from '../login/login-schema.js'
-import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
-import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals } from '../rules/rule-engine.js'
+import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
+import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals, VELOCITY_FIELDS } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type Attempts, type AttemptState, deviceTokenOf, NO_RULES } from './attempt.js'
+import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface BotFilterOptions {
@@ -42,22 +42,33 @@ export interface BotFilterOptions {
   now: () => number
 }
 
+/** The velocity signals missing from an early reading, as the decision log names them. */
+export function unknownOf (known: Partial<RequestFeatures['velocity']>): string[] {
+  return VELOCITY_FIELDS.filter(f => known[f] === undefined).map(f => `velocity.${f}`)
+}
+
 export function countRules (metrics: Metrics, verdict: RulesVerdict): void {
   for (const rule of verdict.enforced) metrics.ruleMatches.inc({ rule, mode: 'enforced' })
   for (const rule of verdict.shadowed) metrics.ruleMatches.inc({ rule, mode: 'shadow' })
 }
 
-/** The answer to a rule's refusal; `early` when it was decided before the counters were read. */
-export function ruleRefusal (verdict: RulesVerdict, gate: ChallengeGate, ipKey: string, exposeRuleId: boolean, early: boolean): GatewayError {
+/**
+ * The answer to a rule's refusal; `early` when it was decided before the counters were read,
+ * `forGlobal` when the refusal stays in the replica-wide failure share (its puzzle says so).
+ */
+export function ruleRefusal (verdict: RulesVerdict, gate: ChallengeGate, ipKey: string, exposeRuleId: boolean, early: boolean, forGlobal: boolean): GatewayError {
   const logFields = { rule: verdict.ruleId, ...(early ? { early: true } : {}) }
   if (verdict.action === 'block') return new GatewayError('request_blocked', { logFields, ...(exposeRuleId ? { extensions: { ruleId: verdict.ruleId } } : {}) })
-  return new GatewayError('challenge_required', { extensions: { challenge: gate.offer(ipKey) }, logFields })
+  return new GatewayError('challenge_required', { extensions: { challenge: gate.offer(ipKey, forGlobal) }, logFields })
 }
 
-/** Whether refusing with this verdict keeps the attempt in the replica-wide failure window. */
-export function keepsGlobalCount (rules: RulesState, verdict: RulesVerdict): boolean {
+/**
+ * Whether refusing with this verdict keeps the attempt in the replica-wide failure share: only
+ * for a rule on those signals, and only a few per address (see global-failures.ts).
+ */
+export function keepsGlobalCount (rules: RulesState, verdict: RulesVerdict, velocity: Velocity, ipKey: string): boolean {
   const rule = rules.current().rules.find(r => r.id === verdict.ruleId)
-  return rule !== undefined && usesGlobalSignals(rule.when)
+  return rule !== undefined && usesGlobalSignals(rule.when) && velocity.keepGlobalRefusal(ipKey)
 }
 
 export function createBotFilter (o: BotFilterOptions) {
@@ -97,12 +108,13 @@ export function createBotFilter (o: BotFilterOptions) {
 
   // A rule refused the attempt: counted, logged, and answered.
   function refuse (request: FastifyRequest, state: AttemptState, verdict: RulesVerdict): never {
-    if (!keepsGlobalCount(o.rules, verdict)) o.velocity.forgetGlobal()
+    const keep = keepsGlobalCount(o.rules, verdict, o.velocity, state.features.ipKey)
+    if (!keep) o.velocity.forgetGlobal()
     state.rules = verdict
     countRules(o.metrics, verdict)
     for (const rule of verdict.shadowed) request.log.info({ rule }, 'rule matched in shadow mode')
     o.attempts.abandon(request, 'refused')
-    throw ruleRefusal(verdict, o.gate, state.features.ipKey, o.exposeRuleId, state.decidedEarly === true)
+    throw ruleRefusal(verdict, o.gate, state.features.ipKey, o.exposeRuleId, state.decidedEarly === true, keep)
   }
 
   return async function botFilter (request: FastifyRequest): Promise<void> {
@@ -122,7 +134,13 @@ export function createBotFilter (o: BotFilterOptions) {
     // The same draw as a replay makes, so canary decisions replay exactly.
     // The canary draw: never the request id, which a client may choose (and so its draw). Made
     // only when a canary rule matches: most attempts need none.
-    const ctx: EvaluationContext = { now: o.now(), draw: ruleId => canaryDraw(state.drawId ?? (state.drawId = randomUUID()), ruleId) }
+    const ctx: EvaluationContext = {
+      now: o.now(),
+      draw: ruleId => {
+        state.drawId = drawIdOf(request)
+        return canaryDraw(state.drawId, ruleId)
+      }
+    }
     const rules = o.rules.current().rules
     if (!exempt) {
       const known = {
@@ -136,6 +154,7 @@ export function createBotFilter (o: BotFilterOptions) {
       // A challenge answer needs its check (one Redis command): only the full path has it.
       if (early !== undefined && !(early.action === 'challenge' && answer !== undefined)) {
         state.decidedEarly = true
+        state.unknownSignals = unknownOf(known)
         state.features.velocity = { ...f.velocity, ...known }
         refuse(request, state, early)
       }
@@ -149,11 +168,14 @@ export function createBotFilter (o: BotFilterOptions) {
     // Redis failed this attempt: no verdict on the password may follow (see sessionStoreAvailable).
     if (counted === null) state.storeFailed = true
     f.velocity = { ...f.velocity, ...counted }
-    state.challengeSolved = solved
+    state.challengeSolved = solved.ok
+    // The refusal that offered this puzzle stayed in the replica-wide share; the person behind it
+    // has now proved themselves, so it comes back out (else honest logins would hold a wave on).
+    if (solved.ok && solved.forGlobal) o.velocity.forgetGlobal()
     if (exempt) return
 
     const verdict = evaluateRules(rules, f, ctx)
-    if (verdict.action === 'block' || (verdict.action === 'challenge' && !solved)) {
+    if (verdict.action === 'block' || (verdict.action === 'challenge' && !solved.ok)) {
       if (counted !== null) o.snapshots.remember(f.ipKey, f.subnet, counted)
       refuse(request, state, verdict)
     }

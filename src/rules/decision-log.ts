@@ -12,6 +12,8 @@ export interface DecisionRecord {
   early?: boolean
   /** Refused from the headers alone: no user, and the honeypot and device were not known. */
   beforeBody?: boolean
+  /** Signals an early refusal was decided without: their values in `features` mean nothing. */
+  unknown?: string[]
   time: string
   /** e.g. "a***e": enough for support staff to recognise, not to name. */
   user: string

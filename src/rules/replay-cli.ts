@@ -78,6 +78,7 @@ interface Context {
 function renderReport (report: ReplayReport, ctx: Context): string {
   const lines = [`replayed ${report.decisions} decisions from ${ctx.log} under ${ctx.rules} (version ${ctx.version})`]
   if (ctx.skipped.count > 0) lines.push(`skipped ${ctx.skipped.count} unparseable lines (first: ${ctx.skipped.firstLines.join(', ')})`)
+  if (report.undecided > 0) lines.push(`${report.undecided} early refusals depend on signals not known then: kept as recorded`)
   lines.push('', ...table([
     ['rule', 'mode', 'action', 'matches', 'block', 'challenge', 'step-up', 'shadow', 'likely FP', 'shadow FP'],
     ...report.rules.map(r => [r.id, r.mode, r.action, r.matches, r.wouldBlock, r.wouldChallenge, r.wouldStepUp, r.shadowMatches, r.likelyFalsePositives, r.shadowFalsePositives].map(String))

@@ -4,7 +4,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import { NO_VELOCITY, type RequestFeatures, type RuleMode, type RulesVerdict } from './features.js'
-import { canaryDraw, describeAction, evaluateRules, VELOCITY_FIELDS } from './rule-engine.js'
+import { canaryDraw, describeAction, evaluateKnown, evaluateRules, VELOCITY_FIELDS } from './rule-engine.js'
 import { type CompiledRules } from './rules-file.js'
 
 /** The fields of a decision-log line (DecisionRecord in decision-log.ts) that replay reads. */
@@ -12,6 +12,8 @@ export interface ReplayRecord {
   requestId: string
   /** The canary draw's seed; older logs have none and draw from the request id. */
   drawId?: string
+  /** An early refusal's signals that were not known (see DecisionRecord.unknown). */
+  unknown?: string[]
   /** ISO 8601; replay judges expiry at this time. */
   time: string
   features: RequestFeatures
@@ -54,6 +56,8 @@ export interface ReplayReport {
   actions: { before: Record<Action, number>, after: Record<Action, number> }
   /** Decisions whose terminal action changes, in log order. */
   changed: ChangedDecision[]
+  /** Early refusals the candidate rules cannot judge on what was known then (kept as recorded). */
+  undecided: number
 }
 
 const LOGGED_IN = new Set(['authenticated', 'otp_required'])
@@ -66,10 +70,22 @@ export function createReplay (rules: CompiledRules): { add: (record: ReplayRecor
   }]))
   const terminal = new Map(rules.map(r => [r.id, r.action.kind === 'block' || r.action.kind === 'challenge' || r.action.kind === 'step-up']))
   const counts = () => Object.fromEntries(ACTIONS.map(a => [a, 0])) as Record<Action, number>
-  const report: ReplayReport = { decisions: 0, rules: [...stats.values()], actions: { before: counts(), after: counts() }, changed: [] }
+  const report: ReplayReport = { decisions: 0, rules: [...stats.values()], actions: { before: counts(), after: counts() }, changed: [], undecided: 0 }
+
+  // An early refusal recorded only some signals: the rest are unknown, not zero.
+  function judge (record: ReplayRecord): RulesVerdict {
+    const ctx = { now: Date.parse(record.time), draw: (ruleId: string) => canaryDraw(record.drawId ?? record.requestId, ruleId) }
+    if (record.unknown === undefined || record.unknown.length === 0) return evaluateRules(rules, record.features, ctx)
+    const unknown = new Set(record.unknown)
+    const velocity = Object.fromEntries(Object.entries(record.features.velocity).filter(([k]) => !unknown.has(`velocity.${k}`)))
+    const verdict = evaluateKnown(rules, { ...record.features, velocity, ...(unknown.has('honeypot') ? { honeypot: undefined } : {}) }, ctx)
+    if (verdict !== undefined) return verdict
+    report.undecided++
+    return record.verdict
+  }
 
   function add (record: ReplayRecord): void {
-    const verdict = evaluateRules(rules, record.features, { now: Date.parse(record.time), draw: ruleId => canaryDraw(record.drawId ?? record.requestId, ruleId) })
+    const verdict = judge(record)
     const loggedIn = LOGGED_IN.has(record.outcome)
     report.decisions++
     report.actions.before[record.verdict.action]++
@@ -121,6 +137,7 @@ const Texts = Type.Array(Type.String())
 const RecordSchema = Type.Object({
   requestId: Type.String({ minLength: 1 }),
   drawId: Type.Optional(Type.String({ minLength: 1 })),
+  unknown: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 })),
   time: Type.String({ minLength: 1 }),
   outcome: Type.String(),
   features: Type.Object({
@@ -159,7 +176,7 @@ export function parseDecisionLine (line: string): ReplayRecord | undefined {
     return undefined
   }
   if (!validateRecord(value) || Number.isNaN(Date.parse(value.time))) return undefined
-  const { requestId, drawId, time, outcome, features, verdict } = value
+  const { requestId, drawId, unknown, time, outcome, features, verdict } = value
   const velocity = { ...NO_VELOCITY, globalAttempts: 0, globalFailureRatio: 0, ...features.velocity }
-  return { requestId, ...(drawId === undefined ? {} : { drawId }), time, outcome, features: { ...features, velocity }, verdict }
+  return { requestId, ...(drawId === undefined ? {} : { drawId }), ...(unknown === undefined ? {} : { unknown }), time, outcome, features: { ...features, velocity }, verdict }
 }

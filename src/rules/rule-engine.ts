@@ -221,6 +221,11 @@ export function decideEarly (rules: CompiledRules, features: EarlyFeatures, ctx:
   return verdict !== undefined && (verdict.action === 'block' || verdict.action === 'challenge') ? verdict : undefined
 }
 
+/** The verdict on what is known, or undefined when a signal not known could change it (replay of early refusals). */
+export function evaluateKnown (rules: CompiledRules, features: EarlyFeatures, ctx: EvaluationContext): RulesVerdict | undefined {
+  return evaluate(rules, features, ctx)
+}
+
 const NONE = (): RulesVerdict => ({ action: 'none', enforced: [], shadowed: [], budgets: {}, tags: [] })
 
 // Kleene logic: undefined is "cannot tell yet" (only for early features). Returns undefined when

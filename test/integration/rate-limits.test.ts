@@ -169,6 +169,16 @@ describe('shared addresses', () => {
     expect(lone).toEqual([200, 200, 200, 200, 429])
   })
 
+  it('never lets a neighbour\'s subnet refusal, remembered in process, refuse the shared address it does not hold', async () => {
+    const backend = await fakeBackendForTest(({ username, password }) =>
+      password === 'right-pass' ? { status: 200, body: { userId: `u-${username}` } } : { status: 401 })
+    const { app } = await limitedApp({ ip_attempts: { points: 100, windowS: 60 }, subnet_attempts: { points: 8, windowS: 60 } }, { SHARED_ADDRESS_MIN_USERS: '3', SHARED_ADDRESS_MULTIPLIER: '5' }, backend)
+    const nat = '198.51.100.80'
+    for (let i = 0; i < 10; i++) expect((await attempt(app, nat, `user${i}`, 'right-pass')).statusCode).toBe(200) // shared from the 3rd on
+    expect((await attempt(app, '198.51.100.81', 'eve', 'right-pass')).statusCode).toBe(429) // past the normal 8: remembered
+    expect((await attempt(app, nat, 'user11', 'right-pass')).statusCode).toBe(200) // the NAT's budget is 40
+  })
+
   it('raises the subnet budget for a shared address too, never for the other addresses of its subnet', async () => {
     const backend = await fakeBackendForTest(({ username, password }) =>
       password === 'right-pass' ? { status: 200, body: { userId: `u-${username}` } } : { status: 401 })

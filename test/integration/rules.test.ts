@@ -161,7 +161,9 @@ rules:
     expect(await commands()).toBe(before)
     // The decisions say so, and another address is judged on its own counters.
     const decisions = (await app.inject({ url: '/admin/decisions?limit=1', headers: { authorization: `Bearer ${ADMIN}` } })).json().decisions
-    expect(decisions[0]).toMatchObject({ early: true, verdict: { action: 'block', ruleId: 'bots' } })
+    expect(decisions[0]).toMatchObject({ early: true, beforeBody: true, verdict: { action: 'block', ruleId: 'bots' } })
+    expect(decisions[0].unknown).toEqual(expect.arrayContaining(['honeypot', 'velocity.usernamesPerDevice']))
+    expect(decisions[0].unknown).not.toContain('velocity.usernamesPerIp') // read a moment ago
     expect((await login(app, 'alice', 'right-pass', { remoteAddress: '198.51.100.41' })).json().status).toBe('authenticated')
   })
 
@@ -199,6 +201,43 @@ rules:
     for (let i = 0; i < 30; i++) await login(app, `leaked${i}`, 'guess', { remoteAddress: `45.${i}.7.9` })
     expect((await login(app, 'bob2', 'right-pass', { remoteAddress: '10.1.0.2' })).json().code).toBe('challenge_required')
     expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.1.0.3' }, { ...BROWSER, 'x-device-token': deviceToken })).json().status).toBe('authenticated')
+  })
+
+  const SURGE = `
+rules:
+  - id: surge
+    when:
+      velocity.globalAttempts: { gte: 20 }
+      velocity.globalFailureRatio: { gte: 0.5 }
+      trustedDevice: false
+    action: challenge
+`
+
+  it('let the wave\'s rule go once people prove themselves: a solved puzzle takes its refusal back out', async () => {
+    const { app } = await onOwnRedis(SURGE)
+    for (let i = 0; i < 30; i++) await login(app, `leaked${i}`, 'guess', { remoteAddress: `45.${i}.7.9` })
+    let challenged = 0
+    for (let i = 0; i < 40; i++) {
+      const from = { remoteAddress: `10.5.0.${i + 1}` }
+      const refused = await login(app, 'alice', 'right-pass', from)
+      if (refused.json().code !== 'challenge_required') continue
+      challenged++
+      const { token, difficulty } = refused.json().challenge as { token: string, difficulty: number }
+      expect((await login(app, 'alice', 'right-pass', from, { ...BROWSER, 'x-challenge-response': `pow ${token}:${solvePow(token, difficulty)}` })).json().status).toBe('authenticated')
+    }
+    // Honest people solving their puzzles bring the share of failures down, and the wave's rule stops.
+    expect(challenged).toBeGreaterThan(5)
+    expect(challenged).toBeLessThan(40)
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.5.1.1' })).json().status).toBe('authenticated')
+  })
+
+  it('do not let one client hold the wave\'s rule on with refusals it never solves', async () => {
+    const { app } = await onOwnRedis(SURGE)
+    const deviceToken = (await login(app, 'alice', 'right-pass', { remoteAddress: '10.6.0.1' })).json().deviceToken as string
+    for (let i = 0; i < 20; i++) await login(app, `leaked${i}`, 'guess', { remoteAddress: `45.${i}.8.9` })
+    for (let i = 0; i < 50; i++) expect((await login(app, `again${i}`, 'guess', { remoteAddress: '203.0.113.77' })).json().code).toBe('challenge_required')
+    for (let i = 0; i < 30; i++) expect((await login(app, 'alice', 'right-pass', { remoteAddress: `10.6.1.${i + 1}` }, { ...BROWSER, 'x-device-token': deviceToken })).statusCode).toBe(200)
+    expect((await login(app, 'alice', 'right-pass', { remoteAddress: '10.6.2.1' })).json().status).toBe('authenticated')
   })
 
   it('leave the replica-wide share alone for an attack that another rule already answers', async () => {

@@ -146,3 +146,25 @@ describe('the replay command', () => {
     expect(failure).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('rule "office" (#2) colour: unknown field') })
   })
 })
+
+describe('replay of early refusals', () => {
+  const rulesOf = (text: string) => {
+    const parsed = parseRules(text)
+    if (!parsed.ok) throw new Error(formatRuleErrors(parsed.errors))
+    return parsed.rules
+  }
+  const early = (): ReplayRecord => {
+    const base = records()[0] as ReplayRecord
+    return { ...base, requestId: 'early-1', unknown: ['velocity.usernamesPerIp', 'honeypot'], verdict: { action: 'challenge', ruleId: 'old', enforced: ['old'], shadowed: [], budgets: {}, tags: [] } }
+  }
+
+  it('judges on what was known then, and keeps the recorded verdict when a rule needs what was not', () => {
+    const byUa = replay([early()], rulesOf('rules:\n  - { id: ua, when: { ua.browser: true }, action: block }\n'))
+    expect(byUa).toMatchObject({ undecided: 0, actions: { after: { block: 1 } } })
+    const byVelocity = replay([early()], rulesOf('rules:\n  - { id: v, when: { velocity.usernamesPerIp: { gt: 3 } }, action: block }\n'))
+    expect(byVelocity).toMatchObject({ undecided: 1, actions: { after: { challenge: 1 } }, changed: [] })
+    // Recorded as zero but unknown: a rule on "few usernames" must not be judged true.
+    const byFew = replay([early()], rulesOf('rules:\n  - { id: few, when: { velocity.usernamesPerIp: { lt: 1 } }, action: block }\n'))
+    expect(byFew.undecided).toBe(1)
+  })
+})

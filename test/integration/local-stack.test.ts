@@ -1,6 +1,7 @@
 // The production-mode stack of docker-compose.yml, started as plain servers: the demo backend,
 // the mock OTP providers, two gateway replicas on one Redis and the balancer in front.
 import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
 import { type FastifyInstance } from 'fastify'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { createBalancer } from '../../src/demo/balancer.js'
@@ -75,5 +76,23 @@ describe('the local two-replica stack', () => {
     const { call, replicas } = await startStack()
     await replicas[1]?.close()
     for (let i = 0; i < 4; i++) expect((await call('/auth/login', { username: 'alice', password: 'alice-demo-pass' })).status).toBe(200)
+  })
+})
+
+describe('the local balancer', () => {
+  it('sets X-Forwarded-For to its peer, never to what a client claims, and skips a replica it cannot reach', async () => {
+    const seen: string[] = []
+    const echo = await listen(createServer((req, res) => {
+      seen.push(String(req.headers['x-forwarded-for']))
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive' }).end('{"ok":true}')
+    }), '127.0.0.1', 0)
+    onTestFinished(() => echo.close())
+    const balancer = await listen(createBalancer({ upstreams: ['http://no-such-replica.invalid:8080', echo.url] }), '127.0.0.1', 0)
+    onTestFinished(() => balancer.close())
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${balancer.url}/x`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' }, body: 'hello' })
+      expect(res.status).toBe(200)
+    }
+    expect(seen).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1'])
   })
 })

@@ -33,8 +33,13 @@ describe('docker-compose.yml', () => {
     expect(gateways[0]?.[1].environment).toEqual(gateways[1]?.[1].environment)
   })
 
-  it('puts the balancer in front of both replicas, after they are healthy', () => {
-    const lb = services.lb
+  it('puts the balancer in front of both replicas, after they are healthy, as the only peer they trust', () => {
+    const lb = services.lb as Service & { networks?: { default?: { ipv4_address?: string } } }
+    const lbAddress = lb.networks?.default?.ipv4_address
+    for (const [name, s] of gateways) {
+      expect(s.environment?.TRUST_PROXY, name).toBe(lbAddress)
+      expect(s.ports, `${name} must not be reachable around the balancer`).toBeUndefined()
+    }
     expect(lb?.environment?.BALANCER_UPSTREAMS).toBe('http://gateway-1:8080,http://gateway-2:8080')
     expect(Object.keys(lb?.depends_on ?? {})).toEqual(['gateway-1', 'gateway-2'])
     expect(lb?.ports).toEqual(['8000:8000'])

@@ -79,6 +79,8 @@ export interface RedisSentinels {
   name: string
   /** The port of the master the sentinels currently name. */
   currentMasterPort: () => Promise<number>
+  /** Promotes the replica without waiting for the sentinels to agree (SENTINEL FAILOVER). */
+  forceFailover: () => Promise<void>
 }
 
 export async function startRedisSentinels (name = 'lgmaster'): Promise<RedisSentinels> {
@@ -126,6 +128,7 @@ export async function startRedisSentinels (name = 'lgmaster'): Promise<RedisSent
     replica,
     sentinels: ports.map(p => `127.0.0.1:${p}`).join(','),
     name,
-    currentMasterPort: async () => Number((await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as string[])[1])
+    currentMasterPort: async () => Number((await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as string[])[1]),
+    forceFailover: async () => { await sentinel.call('SENTINEL', 'FAILOVER', name) }
   }
 }

@@ -64,7 +64,7 @@ describe('Redis Sentinel', () => {
     const topology = await startRedisSentinels()
     const backend = await fakeBackendForTest()
     const app = await buildTestApp({
-      env: { REDIS_URL: '', REDIS_SENTINELS: topology.sentinels, REDIS_SENTINEL_MASTER: topology.name, AUTH_BACKEND_URL: backend.url, REDIS_CONNECT_TIMEOUT_MS: '500' }
+      env: { REDIS_URL: '', REDIS_SENTINELS: topology.sentinels, REDIS_SENTINEL_MASTER: topology.name, AUTH_BACKEND_URL: backend.url, REDIS_CONNECT_TIMEOUT_MS: '2000' }
     })
     expect((await app.inject(jsonLogin('alice', 'right-pass'))).statusCode).toBe(200)
 

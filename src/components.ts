@@ -8,7 +8,7 @@ import { createConcurrencyLimiter } from './admission/concurrency.js'
 import { createDemoFaults, type DemoFaults } from './demo/demo-faults.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
 import { createNdjsonSink } from './infra/ndjson-sink.js'
-import { createRedis, type RedisClient, waitForRedis } from './infra/redis.js'
+import { closeRedis, createRedis, type RedisClient, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
 import { createLoginGuards, type LoginGuards } from './login-guards.js'
 import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
@@ -104,7 +104,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
       maintenance.close()
       graced.close()
       await Promise.all([authBackend.close(), otp.delivery.close(), guards.close(), audit.close()])
-      if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect())
+      if (ownsRedis && redis) await closeRedis(redis)
     }
   }
 }

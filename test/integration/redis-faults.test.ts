@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { createRedis, waitForRedis } from '../../src/infra/redis.js'
+import { closeRedis, createRedis, waitForRedis } from '../../src/infra/redis.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
@@ -35,7 +35,7 @@ describe('the Redis client', () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
     const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
-    onTestFinished(() => { client.disconnect() })
+    onTestFinished(() => closeRedis(client))
     await waitForRedis(client, 2000)
 
     server.freeze()
@@ -47,11 +47,25 @@ describe('the Redis client', () => {
     expect(await client.get('attempts')).toBeNull()
   })
 
+  it('never stays ended unless closed on purpose: an ended client connects again by itself', async () => {
+    const server = await startRedisServer()
+    onTestFinished(() => server.stop())
+    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    await waitForRedis(client, 2000)
+    client.disconnect() // as ioredis ends a client whose connection attempt was called off
+    expect(await until(async () => client.status === 'end', 1000)).toBe(true)
+    expect(await until(async () => client.status === 'ready', 3000)).toBe(true)
+    expect(await client.ping()).toBe('PONG')
+    await closeRedis(client)
+    await sleep(1500)
+    expect(client.status).toBe('end')
+  })
+
   it('fails a command at once while disconnected instead of queueing it', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
     const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
-    onTestFinished(() => { client.disconnect() })
+    onTestFinished(() => closeRedis(client))
     await waitForRedis(client, 2000)
     await server.kill()
     // The client learns of the closed socket a moment after the kill; until then a command would

@@ -27,7 +27,14 @@ const PRODUCT = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+\/[A-Za-z0-9._+-]+( |$)/
 const BROWSER = /^Mozilla\/5\.0 \(.+\) .*(Chrome|Firefox|Safari|Edg|OPR|SamsungBrowser)\/\d/
 const CHROMIUM = /(Chrome|Edg|OPR|SamsungBrowser)\/(\d+)/
 
+export type HeaderSignals = Omit<Signals, 'honeypot'>
+
 export function computeSignals (headers: IncomingHttpHeaders, body: unknown): Signals {
+  return { ...headerSignals(headers), honeypot: honeypotFilled(body) }
+}
+
+/** The signals in the headers alone (the user agent's regexes are the costly part). */
+export function headerSignals (headers: IncomingHttpHeaders): HeaderSignals {
   const kept: Record<string, string> = {}
   for (const name of KEPT_HEADERS) {
     const value = headers[name]
@@ -40,8 +47,12 @@ export function computeSignals (headers: IncomingHttpHeaders, body: unknown): Si
   const malformed = !missing && (userAgent.length < 8 || !PRODUCT.test(userAgent) || /[\x00-\x1f\x7f]/.test(userAgent))
   const browser = BROWSER.test(userAgent)
   const ua = { bot: !missing && isbot(userAgent), missing, malformed, browser }
-  const honeypotValue = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[HONEYPOT_FIELD] : undefined
-  return { headers: kept, userAgent, ua, anomalies: anomaliesOf(kept, ua), honeypot: typeof honeypotValue === 'string' && honeypotValue !== '' }
+  return { headers: kept, userAgent, ua, anomalies: anomaliesOf(kept, ua) }
+}
+
+export function honeypotFilled (body: unknown): boolean {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[HONEYPOT_FIELD] : undefined
+  return typeof value === 'string' && value !== ''
 }
 
 /** What scripts get wrong: headers every browser sends, and combinations no browser makes. */

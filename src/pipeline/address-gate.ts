@@ -5,7 +5,6 @@
 // address's, and its trust needs the username from the body; everything else goes on to the
 // bot filter, which decides the same way with the body known.
 import { type FastifyRequest } from 'fastify'
-import { computeSignals } from '../bots/signals.js'
 import { type Velocity } from '../bots/velocity.js'
 import { type VelocitySnapshots } from '../bots/velocity-snapshots.js'
 import { CHALLENGE_HEADER, type ChallengeGate } from '../challenge/challenge-gate.js'
@@ -16,7 +15,7 @@ import { type Limits } from '../limits/limit-policy.js'
 import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, decideEarly, type EarlyFeatures } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type AttemptState, deviceTokenOf, drawIdOf, NO_RULES } from './attempt.js'
+import { type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, NO_RULES } from './attempt.js'
 import { countRules, keepsGlobalCount, ruleRefusal, unknownOf } from './bot-filter.js'
 import { limitRefusal } from './rate-limit.js'
 
@@ -57,12 +56,7 @@ export function createAddressGate (o: AddressGateOptions) {
     if (client === null || client.listed === 'allow' || deviceTokenOf(request) !== undefined) return
     const exempt = o.exemptions.of(client.ipKey, '', undefined).ip
     const features: EarlyFeatures = {
-      path: request.routeOptions.url ?? request.url,
-      method: request.method,
-      ip: client.ip,
-      ipKey: client.ipKey,
-      subnet: client.subnet,
-      ...computeSignals(request.headers, undefined),
+      ...headerFeaturesOf(request, client),
       honeypot: undefined,
       trustedDevice: false, // no device token came with it
       userKey: '',

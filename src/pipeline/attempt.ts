@@ -3,6 +3,8 @@
 // one line in the decision log with the eventual outcome.
 import { randomUUID } from 'node:crypto'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
+import { type HeaderSignals, headerSignals } from '../bots/signals.js'
+import { type ClientIdentity } from './identify-client.js'
 import { type Velocity, type VelocitySubject } from '../bots/velocity.js'
 import { DEVICE_COOKIE, signDeviceCookie, verifyDeviceCookie } from '../limits/device-cookie.js'
 import { type LimitGuard, type Observed } from '../limits/limit-guard.js'
@@ -35,6 +37,21 @@ export interface AttemptState {
   beforeBody?: boolean
   /** For an early refusal, the signals it was decided without (`velocity.<field>`, `honeypot`). */
   unknownSignals?: string[]
+}
+
+/** What the rules see of a request before its body: where it comes from and its header signals. */
+export type HeaderFeatures = Pick<RequestFeatures, 'path' | 'method' | 'ip' | 'ipKey' | 'subnet'> & HeaderSignals
+
+const headerFeatureCache = new WeakMap<FastifyRequest, HeaderFeatures>()
+
+/** Computed once per request: the address gate and the bot filter both read them. */
+export function headerFeaturesOf (request: FastifyRequest, client: ClientIdentity): HeaderFeatures {
+  let features = headerFeatureCache.get(request)
+  if (features === undefined) {
+    features = { path: request.routeOptions.url ?? request.url, method: request.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(request.headers) }
+    headerFeatureCache.set(request, features)
+  }
+  return features
 }
 
 const drawIds = new WeakMap<FastifyRequest, string>()

@@ -6,7 +6,7 @@
 // the rules in force.
 import { createHash } from 'node:crypto'
 import { type FastifyRequest } from 'fastify'
-import { computeSignals } from '../bots/signals.js'
+import { honeypotFilled } from '../bots/signals.js'
 import { type Velocity } from '../bots/velocity.js'
 import { type VelocitySnapshots } from '../bots/velocity-snapshots.js'
 import { CHALLENGE_HEADER, type ChallengeGate } from '../challenge/challenge-gate.js'
@@ -20,7 +20,7 @@ import { loginBodyOf } from '../login/login-schema.js'
 import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals, VELOCITY_FIELDS } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, NO_RULES } from './attempt.js'
+import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface BotFilterOptions {
@@ -82,18 +82,13 @@ export function createBotFilter (o: BotFilterOptions) {
     // address; per-account, per-device and global limits still hold it.
     const exempt = o.exemptions.of(client.ipKey, userKey, deviceId)
     if (client.listed === 'allow') exempt.ip = true
-    const signals = computeSignals(request.headers, body)
     const declaredDevice = body.deviceId === undefined ? undefined : createHash('sha256').update(`${o.secret}:${body.deviceId}`).digest('base64url').slice(0, 22)
     return {
       subject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(deviceId ? { deviceId } : {}), exempt },
       velocitySubject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(declaredDevice ? { deviceKey: declaredDevice } : {}) },
       features: {
-        path: request.routeOptions.url ?? request.url,
-        method: request.method,
-        ip: client.ip,
-        ipKey: client.ipKey,
-        subnet: client.subnet,
-        ...signals,
+        ...headerFeaturesOf(request, client),
+        honeypot: honeypotFilled(body),
         trustedDevice: deviceId !== undefined,
         userKey,
         // Every attempt counts towards the replica-wide share, refused early or not: else the
@@ -131,9 +126,8 @@ export function createBotFilter (o: BotFilterOptions) {
     const header = request.headers[CHALLENGE_HEADER]
     const answer = typeof header === 'string' ? header : undefined
     const exempt = state.subject.exempt?.ip === true // support staff unblocked this address
-    // The same draw as a replay makes, so canary decisions replay exactly.
-    // The canary draw: never the request id, which a client may choose (and so its draw). Made
-    // only when a canary rule matches: most attempts need none.
+    // The canary draw, as a replay makes it: never the request id, which a client may choose (and
+    // so its draw); made only when a canary rule matches, shared with the address gate.
     const ctx: EvaluationContext = {
       now: o.now(),
       draw: ruleId => {
@@ -143,19 +137,19 @@ export function createBotFilter (o: BotFilterOptions) {
     }
     const rules = o.rules.current().rules
     if (!exempt) {
-      const known = {
+      const knownSignals = {
         ...o.snapshots.known(f.ipKey, f.subnet),
         // Without a declared device id there is no device to count.
         ...(state.velocitySubject.deviceKey === undefined ? { usernamesPerDevice: 0 } : {}),
         globalAttempts: f.velocity.globalAttempts,
         globalFailureRatio: f.velocity.globalFailureRatio
       }
-      const early = decideEarly(rules, { ...f, velocity: known }, ctx)
+      const early = decideEarly(rules, { ...f, velocity: knownSignals }, ctx)
       // A challenge answer needs its check (one Redis command): only the full path has it.
       if (early !== undefined && !(early.action === 'challenge' && answer !== undefined)) {
         state.decidedEarly = true
-        state.unknownSignals = unknownOf(known)
-        state.features.velocity = { ...f.velocity, ...known }
+        state.unknownSignals = unknownOf(knownSignals)
+        state.features.velocity = { ...f.velocity, ...knownSignals }
         refuse(request, state, early)
       }
     }

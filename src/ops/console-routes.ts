@@ -9,4 +9,8 @@ export const consoleRoutes: FastifyPluginAsync = async function consoleRoutes (a
   app.get('/console', { schema: { hide: true } }, async function consolePage (_request, reply) {
     return reply.sendFile('console/index.html')
   })
+  // Typed with a trailing slash, the address still opens the console.
+  app.get('/console/', { schema: { hide: true } }, async function consoleSlash (_request, reply) {
+    return reply.redirect('/console')
+  })
 }

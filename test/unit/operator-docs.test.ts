@@ -40,6 +40,14 @@ describe('the OpenAPI document', () => {
     for (const code of Object.keys(PROBLEMS)) expect(documented).toContain(`"${code}"`)
   })
 
+  it('opens the console with or without a trailing slash', async () => {
+    const app = await demoApp()
+    expect((await app.inject({ url: '/console' })).statusCode).toBe(200)
+    const slash = await app.inject({ url: '/console/' })
+    expect(slash.statusCode).toBe(302)
+    expect(slash.headers.location).toBe('/console')
+  })
+
   it('is browsable at /docs', async () => {
     const app = await demoApp()
     const page = await app.inject({ url: '/docs/' })

@@ -4,7 +4,7 @@
 // Redis one script per subject, all sent in the same round trip as the rate limits; in memory in
 // demo mode. Failures are counted up front, like the limits, and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
-import { defineScript } from '../infra/redis-script.js'
+import { batchesAcrossKeys, defineScript } from '../infra/redis-script.js'
 import { type CountedVelocity } from '../rules/features.js'
 import { createGlobalFailures } from './global-failures.js'
 
@@ -47,29 +47,44 @@ const BUCKETS = 10
 // Short, so that a wave shows within seconds and its end as quickly.
 const GLOBAL_WINDOW_MS = 60_000
 
-// KEYS: the subject's bucket keys, newest first. ARGV: member to add (or ''), increment
-// attempts (1/0), increment failures (1/0), bucket ttl. Returns {distinct, attempts, failures}.
+// KEYS: each subject's bucket keys, newest first, BUCKETS per subject. ARGV: the bucket ttl, then
+// per subject the member to add (or ''), increment attempts (1/0), increment failures (1/0).
+// Returns {distinct, attempts, failures} per subject.
 const OBSERVE = `
-local n = #KEYS
-local head = KEYS[1]
-if ARGV[1] ~= '' then redis.call('PFADD', head .. ':u', ARGV[1]); redis.call('EXPIRE', head .. ':u', ARGV[4]) end
-if ARGV[2] == '1' then redis.call('HINCRBY', head, 'a', 1) end
-if ARGV[3] == '1' then redis.call('HINCRBY', head, 'f', 1) end
-redis.call('EXPIRE', head, ARGV[4])
-local hlls, attempts, failures = {}, 0, 0
-for i = 1, n do
-  table.insert(hlls, KEYS[i] .. ':u')
-  local h = redis.call('HMGET', KEYS[i], 'a', 'f')
-  attempts = attempts + (tonumber(h[1]) or 0)
-  failures = failures + (tonumber(h[2]) or 0)
+local out = {}
+for s = 0, #KEYS / ${BUCKETS} - 1 do
+  local first, member, attempt, failure = s * ${BUCKETS}, ARGV[2 + 3 * s], ARGV[3 + 3 * s], ARGV[4 + 3 * s]
+  local head = KEYS[first + 1]
+  if member ~= '' then redis.call('PFADD', head .. ':u', member); redis.call('EXPIRE', head .. ':u', ARGV[1]) end
+  if attempt == '1' then redis.call('HINCRBY', head, 'a', 1) end
+  if failure == '1' then redis.call('HINCRBY', head, 'f', 1) end
+  redis.call('EXPIRE', head, ARGV[1])
+  local hlls, attempts, failures = {}, 0, 0
+  for i = first + 1, first + ${BUCKETS} do
+    table.insert(hlls, KEYS[i] .. ':u')
+    local h = redis.call('HMGET', KEYS[i], 'a', 'f')
+    attempts = attempts + (tonumber(h[1]) or 0)
+    failures = failures + (tonumber(h[2]) or 0)
+  end
+  local distinct = 0
+  if member ~= '' then distinct = redis.call('PFCOUNT', unpack(hlls)) end
+  table.insert(out, distinct); table.insert(out, attempts); table.insert(out, failures)
 end
-local distinct = 0
-if ARGV[1] ~= '' then distinct = redis.call('PFCOUNT', unpack(hlls)) end
-return {distinct, attempts, failures}`
+return out`
 
+// KEYS: the newest bucket of each subject.
 const UNFAIL = `
-if redis.call('HINCRBY', KEYS[1], 'f', -1) < 0 then redis.call('HSET', KEYS[1], 'f', 0) end
+for i = 1, #KEYS do
+  if redis.call('HINCRBY', KEYS[i], 'f', -1) < 0 then redis.call('HSET', KEYS[i], 'f', 0) end
+end
 return 1`
+
+interface Reading {
+  subject: string
+  member: string
+  attempt: boolean
+  failure: boolean
+}
 
 export function createVelocity (o: VelocityOptions): Velocity {
   const bucketMs = (o.windowS * 1000) / BUCKETS
@@ -86,23 +101,40 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const forgetGlobal = global.forget
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
-  const observe = defineScript(o.redis, 'lgVelocityObserve', BUCKETS, OBSERVE)
-  const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
+  const redis = o.redis
+  // One script for every subject of an attempt; on a Cluster one per subject (one hash slot
+  // each), with a fixed key count, from which ioredis's auto-pipelining finds the slot.
+  const together = batchesAcrossKeys(redis)
+  const observeScript = defineScript(redis, 'lgVelocityObserve', together ? null : BUCKETS, OBSERVE)
+  const unfailScript = defineScript(redis, 'lgVelocityUnfail', together ? null : 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
-  const read = async (subject: string, member: string, attempt: boolean, failure: boolean): Promise<number[]> =>
-    (await observe(keys(subject, o.now()), [member, attempt ? 1 : 0, failure ? 1 : 0, ttl]) as number[]).map(Number)
+  const observeOnce = async (readings: readonly Reading[]): Promise<number[]> => {
+    const at = o.now()
+    return (await observeScript(readings.flatMap(r => keys(r.subject, at)), [ttl, ...readings.flatMap(r => [r.member, r.attempt ? 1 : 0, r.failure ? 1 : 0])]) as number[]).map(Number)
+  }
+  const read = async (readings: readonly Reading[]): Promise<number[][]> => {
+    const flat = together ? await observeOnce(readings) : (await Promise.all(readings.map(async r => await observeOnce([r])))).flat()
+    return readings.map((_, i) => flat.slice(3 * i, 3 * i + 3))
+  }
+  const unfail = async (subjects: readonly string[]): Promise<void> => {
+    const heads = subjects.map(subject => keys(subject, o.now())[0] as string)
+    await (together ? unfailScript(heads, []) : Promise.all(heads.map(async head => await unfailScript([head], []))))
+  }
 
   return {
     async observe (s) {
       try {
-        const [ip, subnet, device, user] = await Promise.all([
-          read(`ip:${s.ipKey}`, s.userKey, true, true),
-          // IPv6: the /64 is the address already.
-          s.subnet === s.ipKey ? undefined : read(`net:${s.subnet}`, s.userKey, true, true),
-          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false),
-          read(`user:${s.userKey}`, '', true, false)
-        ])
-        return toVelocity(ip, subnet ?? ip, device, user)
+        // IPv6: the /64 is the address already.
+        const withSubnet = s.subnet !== s.ipKey
+        const readings: Reading[] = [
+          { subject: `ip:${s.ipKey}`, member: s.userKey, attempt: true, failure: true },
+          { subject: `user:${s.userKey}`, member: '', attempt: true, failure: false },
+          ...(withSubnet ? [{ subject: `net:${s.subnet}`, member: s.userKey, attempt: true, failure: true }] : []),
+          ...(s.deviceKey === undefined ? [] : [{ subject: `dev:${s.deviceKey}`, member: s.userKey, attempt: false, failure: false }])
+        ]
+        const [ip = [], user = [], ...rest] = await read(readings)
+        const subnet = withSubnet ? rest.shift() : ip
+        return toVelocity(ip, subnet ?? ip, rest.shift() ?? [0, 0, 0], user)
       } catch {
         return null
       }
@@ -113,8 +145,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
     keepGlobalRefusal,
     async notFailure (s) {
       global.notFailure()
-      const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
-      await Promise.all(subjects.map(subject => unfail([keys(subject, o.now())[0] as string], []))).catch(() => undefined)
+      await unfail(s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]).catch(() => undefined)
     }
   }
 }

@@ -34,16 +34,24 @@ class InsuranceLimiter extends RateLimiterMemory {
   }
 }
 
+const insurances = new WeakMap<Counter, RateLimiterMemory>()
+
 export function createCounter (o: CounterOptions): Counter {
   const base = { keyPrefix: o.keyPrefix, points: o.points, duration: o.durationS }
   if (o.redis === null) return new RateLimiterMemory(base)
-  return new RateLimiterRedis({
+  const insurance = new InsuranceLimiter(base, o.replicas, o.onInsurance)
+  const counter = new RateLimiterRedis({
     ...base,
     storeClient: o.redis,
-    insuranceLimiter: new InsuranceLimiter(base, o.replicas, o.onInsurance),
+    insuranceLimiter: insurance,
     rejectIfRedisNotReady: true // straight to insurance while disconnected, no waiting
   })
+  insurances.set(counter, insurance)
+  return counter
 }
+
+/** The in-process limiter that answers for a Redis counter while Redis fails (see counter-batch.ts). */
+export const insuranceOf = (counter: Counter): RateLimiterMemory | undefined => insurances.get(counter)
 
 /** Adds one and returns the count after it, over budget or not; an Error (never a Redis one) still throws. */
 export async function increment (counter: Counter, key: string): Promise<RateLimiterRes> {

@@ -9,6 +9,8 @@ export type BackendReply =
   | { status: number, body?: unknown, delayMs?: number, headers?: Record<string, string> }
   | { hang: true }
   | { destroy: true }
+  /** Headers and the first bytes of a 200 answer, then nothing more (until releaseHung). */
+  | { stallBody: true }
 
 export interface BackendCall {
   n: number
@@ -50,6 +52,12 @@ export async function startFakeAuthBackend (initial: BackendScript = directory):
       const reply = script({ n: ++calls, username: parsed.username, password: parsed.password })
       if ('hang' in reply) { hung.push(res); return }
       if ('destroy' in reply) { req.socket.destroy(); return }
+      if ('stallBody' in reply) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.write('{"userId":')
+        hung.push(res)
+        return
+      }
       const send = () => {
         if (res.destroyed) return
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
@@ -82,7 +90,9 @@ export async function startFakeAuthBackend (initial: BackendScript = directory):
     },
     releaseHung () {
       for (const res of hung.splice(0)) {
-        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{"userId":"u-alice"}')
+        if (res.destroyed) continue
+        if (res.headersSent) res.end('"u-alice"}')
+        else res.writeHead(200, { 'content-type': 'application/json' }).end('{"userId":"u-alice"}')
       }
     },
     async close () {

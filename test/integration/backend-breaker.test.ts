@@ -102,6 +102,18 @@ describe('auth backend circuit breaker', () => {
     }
   })
 
+  it('times out an answer whose body stops halfway, and counts it as a timeout', async () => {
+    const backend = await fakeBackendForTest(() => ({ stallBody: true }))
+    const app = await buildTestApp({ env: { ...breakerEnv(backend.url), AUTH_BACKEND_TIMEOUT_MS: '200' } })
+    const started = Date.now()
+    const res = await app.inject(jsonLogin('alice', 'right-pass'))
+    expect(res.json().code).toBe('auth_unavailable')
+    expect(Date.now() - started).toBeLessThan(1500)
+    backend.releaseHung()
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toMatch(/lg_auth_backend_request_duration_seconds_count\{outcome="timeout"\} 1\b/)
+  })
+
   it('recovers by itself once a refusing backend accepts connections again', async () => {
     const backend = await fakeBackendForTest()
     const app = await buildTestApp({ env: breakerEnv(backend.url) })

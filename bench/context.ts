@@ -3,7 +3,7 @@
 import { type MetricsSample } from './measure/metrics-sampler.js'
 import { type Recorder } from './measure/recorder.js'
 import { type FaultWindow } from './measure/timeline.js'
-import { type PhaseRecord, type PhaseSpec, type ResolvedOptions, type ScenarioContext } from './scenarios/types.js'
+import { type PhaseRecord, type PhaseSpec, type ResolvedOptions, type ScenarioContext, type Target } from './scenarios/types.js'
 import { type Stack } from './stack/stack.js'
 import { cpuShares, cpuSnapshot } from './stack/cpu.js'
 import { runLoad } from './traffic/load.js'
@@ -23,8 +23,12 @@ export function createContext (options: ResolvedOptions, stack: Stack, recorder:
   const actions: Array<Promise<void>> = []
   const pending: Array<() => void> = []
 
-  const urlFor = (target: 'gateway' | 'backend') => {
+  const urlFor = (target: Target) => {
     if (target === 'gateway') return stack.gatewayUrl
+    if (target === 'reference') {
+      if (stack.reference === undefined) throw new Error('this phase needs the naive reference gateway (Scenario.startsReference)')
+      return stack.reference.url
+    }
     if (stack.backend === undefined) throw new Error('this phase needs the bench\'s own mock backend')
     return stack.backend.url
   }

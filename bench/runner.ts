@@ -54,6 +54,7 @@ function ownStackOptions (scenario: Scenario, o: RunnerOptions, dir: string): Ow
     // The mock providers answer at once: a second tells a hang from an answer.
     providerTimeoutMs: 1000,
     compiled: args.compiled,
+    reference: scenario.startsReference === true,
     ...(args.gatewayDir === undefined ? {} : { gatewayDir: args.gatewayDir }),
     ...(args.gatewayCommit === undefined ? {} : { gatewayCommit: args.gatewayCommit })
   }

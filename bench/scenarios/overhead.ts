@@ -1,5 +1,6 @@
 // overhead: what the gateway costs, measured in one run against the mock backend it fronts.
-// Same honest users and connections, first straight to the backend's /verify, then through
+// Same honest users and connections, first straight to the backend's /verify, then through the
+// naive reference gateway the issue compares with (bench/reference/naive-gateway.ts), then through
 // the full login path; then the gateway at 80% of its measured maximum for the event-loop
 // delay; then the rejection path (addresses already blocked). These are issue 7's performance targets.
 import { phaseFigures } from '../measure/figures.js'
@@ -59,6 +60,7 @@ export const overhead: Scenario = {
   summary: 'The same honest traffic straight to the mock backend and through the gateway\'s full login path, in one run; then the gateway at 80% of its maximum and the rejection path. Ratios to the direct backend are the performance targets of issue 7.',
   defaults: { durationS: 10, model: { kind: 'closed', connections: 20 } },
   needsOwnStack: true,
+  startsReference: true,
   async run (ctx) {
     const kit = createTrafficKit(ctx.stack, ctx.recorder, { ...DEFAULT_POPULATION, mfaShare: 0, natShare: 0, formShare: 0 })
     const d = ctx.options.durationS
@@ -67,24 +69,27 @@ export const overhead: Scenario = {
     const closed: LoadModel = { kind: 'closed', connections: model.connections ?? 20 }
     await ctx.warmUp({ name: 'warm-up gateway', durationS: 2, loads: kit.loads(HONEST, closed) })
     await ctx.warmUp({ name: 'warm-up backend', durationS: 1, target: 'backend', loads: kit.loads(HONEST, closed, 'backend') })
+    await ctx.warmUp({ name: 'warm-up reference', durationS: 1, target: 'reference', loads: kit.loads(HONEST, closed, 'reference') })
     const idle = await background(ctx)
 
     const direct = await ctx.phase({ name: 'direct backend', durationS: d, target: 'backend', loads: kit.loads(HONEST, closed, 'backend') })
+    const reference = await ctx.phase({ name: 'naive reference gateway', durationS: d, target: 'reference', loads: kit.loads(HONEST, closed, 'reference') })
     const { phase: gateway, cost: loginCost } = await redisCost(ctx, async () => await ctx.phase({ name: 'gateway: full login path', durationS: d, loads: kit.loads(HONEST, closed) }), idle)
     const responses = ctx.recorder.responses
     const dir = phaseFigures(responses, 0, direct.end - direct.start)
-    const gw = phaseFigures(responses, 1, gateway.end - gateway.start)
+    const ref = phaseFigures(responses, 1, reference.end - reference.start)
+    const gw = phaseFigures(responses, 2, gateway.end - gateway.start)
     // Before the attack phase, so that the honest load at 80% meets no aftermath of it.
     const rate = model.kind === 'open' ? model.rate : Math.max(1, Math.round(gw.rps * 0.8))
     const loaded = await ctx.phase({ name: 'gateway at 80% of its maximum', durationS: d, loads: kit.loads(HONEST, { kind: 'open', rate }) })
-    const at80 = phaseFigures(responses, 2, loaded.end - loaded.start)
+    const at80 = phaseFigures(responses, 3, loaded.end - loaded.start)
     // Stuffing from three addresses with a browser's headers (no bot filter involved): a second
     // of it exhausts ip_attempts, then every request comes from an address already blocked.
     await ctx.warmUp({ name: 'block three addresses', durationS: 1, loads: blockedAddresses(3) })
     const { phase: rejection, cost: rejectCost } = await redisCost(ctx, async () => await ctx.phase({ name: 'gateway: rejection path', durationS: Math.min(d, MAX_REJECTION_S), loads: blockedAddresses(closed.connections) }), idle)
 
-    const rej = phaseFigures(responses, 3, rejection.end - rejection.start)
-    return { kind: 'ran', extras: overheadExtras(ctx, { dir, gw, rej, at80, rate, loginCost, rejectCost, idle, loaded, phases: { direct, gateway, rejection } }) }
+    const rej = phaseFigures(responses, 4, rejection.end - rejection.start)
+    return { kind: 'ran', extras: overheadExtras(ctx, { dir, ref, gw, rej, at80, rate, loginCost, rejectCost, idle, loaded, phases: { direct, reference, gateway, rejection } }) }
   },
   objectives: input => [
     ...commonObjectives(input),
@@ -101,6 +106,7 @@ export const overhead: Scenario = {
 
 interface Measured {
   dir: ReturnType<typeof phaseFigures>
+  ref: ReturnType<typeof phaseFigures>
   gw: ReturnType<typeof phaseFigures>
   rej: ReturnType<typeof phaseFigures>
   at80: ReturnType<typeof phaseFigures>
@@ -109,7 +115,7 @@ interface Measured {
   rejectCost: RedisCost | null
   idle: RedisRates
   loaded: PhaseRecord
-  phases: { direct: PhaseRecord, gateway: PhaseRecord, rejection: PhaseRecord }
+  phases: { direct: PhaseRecord, reference: PhaseRecord, gateway: PhaseRecord, rejection: PhaseRecord }
 }
 
 /** CPU ms a process spent per answer in a phase: cost per request, whatever the machine's load. */
@@ -121,17 +127,23 @@ const cpuPerAnswer = (p: PhaseRecord, name: string, answers: number): number | n
 const per = (total: number | undefined, n: number): number | null => total === undefined || n === 0 ? null : total / n
 
 function overheadExtras (ctx: ScenarioContext, m: Measured): Extras {
-  const { dir, gw, rej, at80 } = m
+  const { dir, ref, gw, rej, at80 } = m
   return {
     directRps: dir.rps,
     directP50Ms: dir.latency.p50,
     directP99Ms: dir.latency.p99,
+    // The yardstick, not an objective: what a naive gateway (one limiter, no sessions) gets here.
+    referenceRps: ref.rps,
+    referenceP99Ms: ref.latency.p99,
+    referenceRpsRatio: dir.rps > 0 ? ref.rps / dir.rps : null,
+    referenceCpuMsPerLogin: cpuPerAnswer(m.phases.reference, 'reference', ref.answers),
     gatewayRps: gw.rps,
     gatewayP50Ms: gw.latency.p50,
     gatewayP99Ms: gw.latency.p99,
     gatewayLoginSuccess: gw.goodShare ?? null,
     rpsRatio: dir.rps > 0 ? gw.rps / dir.rps : null,
     p99Ratio: dir.latency.p99 > 0 ? gw.latency.p99 / dir.latency.p99 : null,
+    gatewayToReferenceRps: ref.rps > 0 ? gw.rps / ref.rps : null,
     rejectionRps: rej.rps,
     rejectionP99Ms: rej.latency.p99,
     rejectionBlockedShare: rej.blockedShare ?? null,

@@ -12,6 +12,7 @@ import { type LoadSpec } from '../traffic/load.js'
 import { type ClassShare, type LoadModel, splitLoad } from '../traffic/mix.js'
 import { pickHonestIndices } from '../traffic/population.js'
 import { createPumpAgent } from '../traffic/pump-agent.js'
+import { type Target } from './types.js'
 
 export interface PopulationSpec {
   size: number
@@ -30,7 +31,7 @@ export interface TrafficKit {
   pool: AccountPool
   /** Usernames the brute forcers attack: the first accounts, which warm-up logs in first. */
   bruteTargets: readonly string[]
-  loads: (mix: readonly ClassShare[], model: LoadModel, target?: 'gateway' | 'backend') => LoadSpec[]
+  loads: (mix: readonly ClassShare[], model: LoadModel, target?: Target) => LoadSpec[]
 }
 
 export const DEFAULT_POPULATION: PopulationSpec = { size: 20_000, mfaShare: 0.2, natShare: 0.1, natAddresses: 64, formShare: 0.2 }
@@ -44,7 +45,7 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
   const stuffingPool = proxyPool(4)
   const pumpPool = proxyPool(2, [185, 220])
 
-  const factory = (cls: TrafficClass, target: 'gateway' | 'backend', base: number): AgentFactory => {
+  const factory = (cls: TrafficClass, target: Target, base: number): AgentFactory => {
     switch (cls) {
       case 'honest':
         return () => createHonestAgent({ pool, recorder, mailbox: stack.sinks?.mailbox, target, clock: () => performance.now(), maxWaitS: 30, once: spec.once === true })

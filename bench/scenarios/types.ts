@@ -16,18 +16,20 @@ export interface ResolvedOptions {
   remote: boolean
 }
 
+export type Target = 'gateway' | 'backend' | 'reference'
+
 export interface PhaseSpec {
   name: string
   durationS: number
-  /** Whose URL the load goes to: the gateway (default) or the mock backend directly. */
-  target?: 'gateway' | 'backend'
+  /** Whose URL the load goes to: the gateway (default), the mock backend directly, or the naive reference gateway. */
+  target?: Target
   loads: LoadSpec[]
   stopWhen?: () => boolean
 }
 
 export interface PhaseRecord {
   name: string
-  target: 'gateway' | 'backend'
+  target: Target
   /** ms on the recorder's clock. */
   start: number
   end: number
@@ -83,6 +85,8 @@ export interface Scenario {
   defaults: { durationS: number, model: LoadModel }
   /** Fault injection needs the bench's own backend, providers or Redis: skipped with --target. */
   needsOwnStack: boolean
+  /** Also start the naive reference gateway (bench/reference/naive-gateway.ts) as a phase target. */
+  startsReference?: boolean
   /** Gateway settings this scenario needs on top of the bench's (stack/gateway-env.ts). */
   gatewayEnv?: Record<string, string>
   run: (ctx: ScenarioContext) => Promise<RunOutcome>

@@ -45,6 +45,21 @@ export async function startBackendProcess (logPath: string): Promise<BackendCont
   }
 }
 
+/** The naive reference gateway (bench/reference/naive-gateway.ts), run as production runs the gateway. */
+export async function startReferenceProcess (o: { backendUrl: string, redisUrl: string, logPath: string }): Promise<GatewayProcess> {
+  const port = await freePort()
+  const log = openSync(o.logPath, 'a')
+  const child = spawnManaged('reference', process.execPath, ['--import', 'tsx', 'bench/reference/naive-gateway.ts'], {
+    cwd: ROOT,
+    env: { ...baseEnv(), NODE_ENV: 'production', NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, AUTH_BACKEND_URL: o.backendUrl, REDIS_URL: o.redisUrl, PORT: String(port), HOST: '127.0.0.1' },
+    output: log
+  })
+  closeSync(log)
+  const url = `http://127.0.0.1:${port}`
+  await waitFor('reference gateway', async () => await ok(`${url}/healthz`), child, 20_000)
+  return { url, process: child }
+}
+
 export interface GatewayProcess {
   url: string
   process: Managed

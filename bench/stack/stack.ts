@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { type OtpSinks, startOtpSinks } from '../mocks/otp-sinks.js'
 import { benchGatewayEnv, shownEnv } from './gateway-env.js'
 import { buildGateway, exportCommit, type GatewayBuild } from './build.js'
-import { type BackendControl, type GatewayProcess, ROOT, startBackendProcess, startGatewayProcess } from './processes-node.js'
+import { type BackendControl, type GatewayProcess, ROOT, startBackendProcess, startGatewayProcess, startReferenceProcess } from './processes-node.js'
 import { type RedisControl, startRedis } from './redis.js'
 
 export interface Stack {
@@ -17,6 +17,8 @@ export interface Stack {
   sinks: OtpSinks | undefined
   redis: RedisControl | undefined
   gateway: GatewayProcess | undefined
+  /** The naive reference gateway, when the scenario asked for it. */
+  reference: GatewayProcess | undefined
   /** The gateway's environment as the report shows it (secrets redacted); empty for a target. */
   shownEnv: Record<string, string>
   /** The commit the gateway was exported from (--gateway-commit). */
@@ -37,6 +39,8 @@ export interface OwnStackOptions {
   gatewayCommit?: string
   /** Run the compiled build (node dist/server.js) instead of src/ through tsx. */
   compiled: boolean
+  /** Start the naive reference gateway too. */
+  reference: boolean
 }
 
 export async function startOwnStack (o: OwnStackOptions): Promise<Stack> {
@@ -77,8 +81,10 @@ export async function startOwnStack (o: OwnStackOptions): Promise<Stack> {
     })
     // SIGTERM lets the gateway finish and write its CPU profile; its grace is SHUTDOWN_TIMEOUT_MS.
     stops.push(async () => { await gateway.process.stop('SIGTERM', 8000) })
-    const pids = () => ({ gateway: gateway.process.child.pid, 'redis-server': redis.pid(), 'mock-backend': backend.process.child.pid })
-    return { mode: 'own', gatewayUrl: gateway.url, adminToken: env.ADMIN_TOKEN, backend, sinks, redis, gateway, shownEnv: shownEnv(env), pids, commit, stop }
+    const reference = o.reference ? await startReferenceProcess({ backendUrl: backend.url, redisUrl: redis.url, logPath: join(o.resultsDir, 'reference.log') }) : undefined
+    if (reference !== undefined) stops.push(async () => { await reference.process.stop('SIGTERM', 3000) })
+    const pids = () => ({ gateway: gateway.process.child.pid, 'redis-server': redis.pid(), 'mock-backend': backend.process.child.pid, ...(reference ? { reference: reference.process.child.pid } : {}) })
+    return { mode: 'own', gatewayUrl: gateway.url, adminToken: env.ADMIN_TOKEN, backend, sinks, redis, gateway, reference, shownEnv: shownEnv(env), pids, commit, stop }
   } catch (err) {
     await stop()
     throw err
@@ -94,6 +100,7 @@ export function targetStack (url: string, adminToken: string | undefined): Stack
     sinks: undefined,
     redis: undefined,
     gateway: undefined,
+    reference: undefined,
     shownEnv: {},
     pids: () => ({}),
     stop: async () => {}

@@ -8,6 +8,7 @@ import { type Answer } from '../measure/classify.js'
 import { type Recorder } from '../measure/recorder.js'
 import { type Agent, cookieValue, IDLE, type Outgoing } from './agent.js'
 import { type Account, type AccountPool } from './account-pool.js'
+import { type Target } from '../scenarios/types.js'
 import { FORM_TYPE, JSON_TYPE, browserHeaders, loginBody } from './headers.js'
 
 export interface Mailbox {
@@ -20,8 +21,11 @@ export interface HonestOptions {
   recorder: Recorder
   /** Where codes arrive; without one (a remote target) flows needing a code cannot finish. */
   mailbox: Mailbox | undefined
-  /** `backend`: the same users, straight to the mock backend's /verify (overhead baseline). */
-  target: 'gateway' | 'backend'
+  /**
+   * `backend`: the same users, straight to the mock backend's /verify (overhead baseline);
+   * `reference`: through the naive reference gateway, which forwards to /verify and answers as it does.
+   */
+  target: Target
   clock: () => number
   maxWaitS: number
   /** A crowd member logs in once and is done (post-maintenance); others keep coming back. */
@@ -65,6 +69,9 @@ export function createHonestAgent (o: HonestOptions): Agent {
   function request (a: Account): Outgoing {
     if (o.target === 'backend') {
       return { step: 'verify_direct', method: 'POST', path: '/verify', headers: { 'content-type': JSON_TYPE }, body: loginBody(a.username, a.password, false) }
+    }
+    if (o.target === 'reference') {
+      return { step: 'verify_direct', method: 'POST', path: '/auth/login', headers: browserHeaders(a.identity, a.address, JSON_TYPE), body: loginBody(a.username, a.password, false) }
     }
     const cookie = a.did === undefined ? undefined : `did=${a.did}`
     if (step === 'login') {

@@ -2,7 +2,6 @@
 // server.ts listens.
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
-import fastifyHelmet from '@fastify/helmet'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import { type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
@@ -14,6 +13,7 @@ import { type Config, trustHops } from './config.js'
 import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, requestIdFor } from './infra/logger.js'
+import { registerSecurityHeaders } from './infra/security-headers.js'
 import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
 import { demoPageRoutes } from './demo/demo-page-routes.js'
 import { demoRoutes } from './demo/demo-routes.js'
@@ -53,7 +53,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(createProblemSender(config.PROBLEM_TYPE_BASE))
   app.setNotFoundHandler(async function notFound () { throw new GatewayError('not_found') })
 
-  await app.register(fastifyHelmet)
+  registerSecurityHeaders(app)
   await app.register(fastifyCookie)
   await app.register(fastifyFormbody, { bodyLimit: config.BODY_LIMIT_BYTES })
   await registerPressureShedding(app, config, metrics)
@@ -87,7 +87,7 @@ async function registerAdmin (app: FastifyInstance, config: Config, parts: Compo
   addCommonHooks(admin, metrics, () => false)
   admin.setErrorHandler(createProblemSender(config.PROBLEM_TYPE_BASE))
   admin.setNotFoundHandler(async function notFound () { throw new GatewayError('not_found') })
-  await admin.register(fastifyHelmet)
+  registerSecurityHeaders(admin)
   await admin.register(adminRoutes, deps)
   await admin.register(consoleRoutes)
   app.decorate('adminServer', admin)

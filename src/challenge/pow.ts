@@ -2,7 +2,7 @@
 // expiring token bound to the client's address; the client finds a number whose SHA-256 with the
 // token starts with `difficulty` zero bits. Verifying is stateless apart from remembering used
 // tokens, so a solution passes once.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 
 export interface PowChallenge {
   type: 'pow'
@@ -30,10 +30,24 @@ export type PowCheck =
   | { ok: false, reason: 'malformed' | 'forged' | 'expired' | 'foreign' | 'unsolved' }
 
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(`pow:${data}`).digest('base64url')
-const bind = (secret: string, ipKey: string) => mac(secret, `addr:${ipKey}`).slice(0, 16)
+
+// A refused address is usually refused again and again: its binding is kept (bounded, oldest out).
+const BINDINGS_KEPT = 10_000
+const bindings = new Map<string, string>()
+function bind (secret: string, ipKey: string): string {
+  const cacheKey = `${secret.length}:${secret}\n${ipKey}`
+  let binding = bindings.get(cacheKey)
+  if (binding === undefined) {
+    binding = mac(secret, `addr:${ipKey}`).slice(0, 16)
+    bindings.set(cacheKey, binding)
+    if (bindings.size > BINDINGS_KEPT) bindings.delete(bindings.keys().next().value as string)
+  }
+  return binding
+}
 
 export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number, forGlobal = false): PowChallenge {
-  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomBytes(12).toString('base64url'), ...(forGlobal ? { g: 1 as const } : {}) }
+  // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL per refusal.
+  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomUUID(), ...(forGlobal ? { g: 1 as const } : {}) }
   const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
   const token = `${encoded}.${mac(secret, encoded)}`
   return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: new Date(body.x * 1000).toISOString(), respondWith: `X-Challenge-Response: pow ${token}:<solution>` }

@@ -24,6 +24,13 @@ describe('POST /auth/login', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff')
     expect(res.headers['strict-transport-security']).toMatch(/max-age=/)
 
+    // ...on refusals too (they are built once, at startup: see security-headers.ts).
+    const refused = await app.inject(jsonLogin('alice', 'wrong-pass'))
+    expect(refused.statusCode).toBe(401)
+    expect(refused.headers['x-content-type-options']).toBe('nosniff')
+    expect(refused.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(refused.headers['x-frame-options']).toBe('SAMEORIGIN')
+
     const byBearer = await app.inject({ url: '/auth/session', headers: { authorization: `Bearer ${body.token}` } })
     expect(byBearer.statusCode).toBe(200)
     expect(byBearer.json()).toMatchObject({ status: 'active', userId: 'u-alice' })

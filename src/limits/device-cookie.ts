@@ -2,7 +2,8 @@
 // `did`, an HMAC-signed token bound to that username. A request that brings a valid one is
 // counted under its device's own budget, so an attacker behind the same NAT cannot lock the
 // user out. It names the user only by a keyed hash.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { randomToken } from '../infra/random-token.js'
 
 export const DEVICE_COOKIE = 'did'
 
@@ -18,7 +19,7 @@ interface DevicePayload {
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(data).digest('base64url')
 const userBinding = (secret: string, userKey: string) => mac(secret, `user:${userKey}`).slice(0, 22)
 
-export function signDeviceCookie (secret: string, userKey: string, now: number, deviceId = randomBytes(16).toString('base64url')): string {
+export function signDeviceCookie (secret: string, userKey: string, now: number, deviceId = randomToken(16)): string {
   const payload: DevicePayload = { u: userBinding(secret, userKey), d: deviceId, t: Math.floor(now / 1000) }
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
   return `${body}.${mac(secret, body)}`

@@ -2,7 +2,7 @@
 // from the auth backend only, never from the client, so the gateway cannot be made to message
 // anyone. The code itself is never stored: it is derived from the challenge's random nonce and
 // the gateway secret (otp-code.ts), so a resend repeats it and a read of Redis reveals nothing.
-import { randomBytes } from 'node:crypto'
+import { randomToken } from '../infra/random-token.js'
 import { type BackendUser } from '../login/auth-backend.js'
 import { maskEmail, maskPhone } from '../login/mask.js'
 
@@ -53,12 +53,12 @@ export function needsSecondFactor (user: BackendUser): boolean {
 
 export function newChallenge (user: BackendUser, userKey: string, now: number, ttlMs: number): Challenge {
   return {
-    id: randomBytes(24).toString('base64url'),
+    id: randomToken(24),
     userId: user.userId,
     userKey,
     ...(user.mfa?.phone ? { phone: user.mfa.phone } : {}),
     ...(user.mfa?.email ? { email: user.mfa.email } : {}),
-    nonce: randomBytes(16).toString('base64url'),
+    nonce: randomToken(16),
     createdAt: now,
     expiresAt: now + ttlMs,
     sends: 0,

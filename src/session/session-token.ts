@@ -2,7 +2,8 @@
 // user's session keys in one Redis Cluster hash slot with the user's index, so issuing with
 // eviction, checking and revoking stay atomic. The tag is keyed with the gateway secret, so a
 // token does not tell who owns it. Only the token's SHA-256 is stored.
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
+import { randomToken } from '../infra/random-token.js'
 
 const TAG_LENGTH = 16 // 96 bits of SHA-256: collisions between users are out of reach
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/
@@ -19,7 +20,7 @@ export function userTag (secret: string, userId: string): string {
 
 export function newSessionToken (secret: string, userId: string): ParsedToken & { token: string } {
   const tag = userTag(secret, userId)
-  const token = `${tag}.${randomBytes(32).toString('base64url')}`
+  const token = `${tag}.${randomToken(32)}`
   return { token, tag, id: hashToken(token) }
 }
 

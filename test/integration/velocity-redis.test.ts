@@ -1,0 +1,61 @@
+// The velocity windows in Redis (src/bots/velocity.ts) read exactly what the in-memory ones do,
+// slide the same way, and leave nothing behind: old buckets' fields go, and taking a failure back
+// never creates a key.
+import { Redis } from 'ioredis'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { createVelocity, type VelocitySubject } from '../../src/bots/velocity.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+
+async function redisClient () {
+  const server = await startRedisServer()
+  onTestFinished(async () => { await server.stop() })
+  const redis = new Redis(server.url, { enableAutoPipelining: true, maxRetriesPerRequest: 0 })
+  onTestFinished(() => { redis.disconnect() })
+  return redis
+}
+
+const at = (ip: string, user: string, device?: string): VelocitySubject =>
+  ({ ipKey: ip, subnet: ip.replace(/\.\d+$/, '.0/24'), userKey: user, ...(device === undefined ? {} : { deviceKey: device }) })
+
+describe('velocity in Redis', () => {
+  it('reads what the in-memory windows read, over a window that slides', async () => {
+    const redis = await redisClient()
+    let now = 1_000_000
+    const options = { keyPrefix: 't:', windowS: 60, now: () => now, maxEntries: 1000 }
+    const inRedis = createVelocity({ ...options, redis })
+    const inMemory = createVelocity({ ...options, redis: null })
+    const steps: Array<{ kind: 'observe' | 'success', s: VelocitySubject, advanceMs: number }> = []
+    for (let i = 0; i < 40; i++) {
+      steps.push({ kind: i % 7 === 3 ? 'success' : 'observe', s: at(`198.51.100.${i % 4}`, `u${i % 9}`, i % 5 === 0 ? 'dev-a' : undefined), advanceMs: 2_500 })
+    }
+    for (const step of steps) {
+      if (step.kind === 'success') {
+        await Promise.all([inRedis.notFailure(step.s), inMemory.notFailure(step.s)])
+      } else {
+        const [fromRedis, fromMemory] = await Promise.all([inRedis.observe(step.s), inMemory.observe(step.s)])
+        expect(fromRedis).toEqual(fromMemory)
+      }
+      now += step.advanceMs // 40 steps of 2.5 s: the 60 s window slides past its first buckets
+    }
+    const last = await inRedis.observe(at('198.51.100.1', 'u1'))
+    expect(last?.attemptsPerSubnet).toBeGreaterThan(10)
+    expect(last?.attemptsPerSubnet).toBeLessThan(40) // the first attempts left the window
+  })
+
+  it('drops the fields of buckets that left the window, and never creates a key to take a failure back', async () => {
+    const redis = await redisClient()
+    let now = 6_000_000
+    const v = createVelocity({ redis, keyPrefix: 't:', windowS: 60, now: () => now, maxEntries: 1000 })
+    const s = at('203.0.113.7', 'alice')
+    for (let i = 0; i < 30; i++) {
+      await v.observe(s)
+      now += 6_000 // one bucket per attempt: 30 buckets, the window holds 10
+    }
+    const fields = await redis.hkeys('t:vel:{ip:203.0.113.7}:w')
+    expect(fields.length).toBeGreaterThan(0)
+    expect(fields.length).toBeLessThanOrEqual(20) // attempts and failures of the last ten buckets at most
+
+    await v.notFailure(at('192.0.2.1', 'nobody'))
+    expect(await redis.keys('t:vel:{*192.0.2.*')).toEqual([])
+  })
+})

@@ -42,12 +42,26 @@ export function headerSignals (headers: IncomingHttpHeaders): HeaderSignals {
     if (text !== undefined) kept[name] = text.slice(0, MAX_HEADER_CHARS)
   }
   const userAgent = kept['user-agent'] ?? ''
-  const missing = userAgent.trim() === ''
-  // eslint-disable-next-line no-control-regex -- control characters are the point
-  const malformed = !missing && (userAgent.length < 8 || !PRODUCT.test(userAgent) || /[\x00-\x1f\x7f]/.test(userAgent))
-  const browser = BROWSER.test(userAgent)
-  const ua = { bot: !missing && isbot(userAgent), missing, malformed, browser }
+  const ua = userAgentVerdict(userAgent)
   return { headers: kept, userAgent, ua, anomalies: anomaliesOf(kept, ua) }
+}
+
+// The user agent's regexes (isbot's is one very large expression) cost more than all the other
+// signals, and a few user agents make most of the traffic, honest or not: their verdicts are kept.
+const VERDICTS_KEPT = 4096
+const verdicts = new Map<string, Signals['ua']>()
+
+function userAgentVerdict (userAgent: string): Signals['ua'] {
+  let ua = verdicts.get(userAgent)
+  if (ua === undefined) {
+    const missing = userAgent.trim() === ''
+    // eslint-disable-next-line no-control-regex -- control characters are the point
+    const malformed = !missing && (userAgent.length < 8 || !PRODUCT.test(userAgent) || /[\x00-\x1f\x7f]/.test(userAgent))
+    ua = Object.freeze({ bot: !missing && isbot(userAgent), missing, malformed, browser: BROWSER.test(userAgent) })
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value as string)
+    verdicts.set(userAgent, ua)
+  }
+  return ua
 }
 
 export function honeypotFilled (body: unknown): boolean {

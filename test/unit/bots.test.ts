@@ -32,6 +32,21 @@ describe('signals', () => {
     expect(script.honeypot).toBe(true)
   })
 
+  it('judge a user agent the same every time, from a verdict nobody can change', () => {
+    const agents = ['curl/8.5.0', chrome['user-agent'], 'hello there', '']
+    // More distinct agents than the verdicts kept: the first ones are judged again, alike.
+    for (let round = 0; round < 2; round++) {
+      for (const ua of agents) {
+        const first = computeSignals({ 'user-agent': ua }, {}).ua
+        expect(Object.isFrozen(first)).toBe(true)
+        expect(computeSignals({ 'user-agent': ua }, {}).ua).toEqual(first)
+      }
+      for (let i = 0; i < 5000; i++) computeSignals({ 'user-agent': `Agent/${i}.0` }, {})
+    }
+    expect(computeSignals({ 'user-agent': 'curl/8.5.0' }, {}).ua.bot).toBe(true)
+    expect(computeSignals({ 'user-agent': chrome['user-agent'] }, {}).ua).toEqual({ bot: false, missing: false, malformed: false, browser: true })
+  })
+
   it('keep only the headers rules may test, capped', () => {
     const s = computeSignals({ ...chrome, cookie: 'sid=secret', authorization: 'Bearer x', 'x-long': 'y', referer: 'r'.repeat(2000) }, {})
     expect(Object.keys(s.headers)).not.toContain('cookie')

@@ -12,7 +12,7 @@ function printSummary (s: RunSummary): void {
   const failed = s.report.slos.filter(x => !x.pass)
   process.stdout.write(`\n${s.scenario}: ${s.status.toUpperCase()}  ${join(s.dir, 'report.html')}\n`)
   if (s.report.reason !== undefined) process.stdout.write(`  ${s.report.reason.split('\n').join('\n  ')}\n`)
-  for (const f of failed) process.stdout.write(`  missed: ${f.description}: ${formatValue(f.actual, f.format)} (target ${f.op} ${formatValue(f.target, f.format)})\n`)
+  for (const f of failed) process.stdout.write(`  missed: ${f.description}: ${formatValue(f.actual, f.format)} (target ${f.op} ${formatValue(f.target, f.format)})${f.note === undefined ? '' : `; ${f.note}`}\n`)
 }
 
 async function main (): Promise<number> {

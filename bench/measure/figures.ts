@@ -146,3 +146,14 @@ export function phaseFigures (responses: readonly ResponseRecord[], phase: numbe
 export function latencyWithin (responses: readonly ResponseRecord[], cls: TrafficClass, from: number, to: number): LatencyStats {
   return latencyStats(responses.filter(r => r.cls === cls && r.step !== 'idle' && r.t >= from && r.t <= to).map(r => r.latencyMs))
 }
+
+/**
+ * The highest req/s ratio to `directRps` a system under test costing no CPU at all could reach
+ * on this machine: what the other processes (load generator, Redis, backend) spend per answer,
+ * against all of its cores. Below a target, no gateway code can meet that target here.
+ */
+export function machineCeilingRatio (otherCpuMsPerAnswer: ReadonlyArray<number | null>, cores: number, directRps: number): number | null {
+  const known = otherCpuMsPerAnswer.filter((ms): ms is number => ms !== null)
+  const spent = known.reduce((sum, ms) => sum + ms, 0)
+  return known.length === 0 || spent <= 0 || directRps <= 0 ? null : (cores * 1000 / spent) / directRps
+}

@@ -11,11 +11,12 @@ export interface Objective {
   /** undefined/null: could not be measured in this run, which fails the objective. */
   actual: number | null | undefined
   format: SloFormat
+  /** Said with the result (e.g. the most this machine allows); a measurement gap replaces it. */
+  note?: string
 }
 
 export interface SloResult extends Objective {
   pass: boolean
-  note?: string
 }
 
 export function evaluateSlo (o: Objective): SloResult {

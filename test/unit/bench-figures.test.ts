@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { classifyAnswer, type Step, type TrafficClass } from '../../bench/measure/classify.js'
-import { computeFigures, latencyWithin, phaseFigures } from '../../bench/measure/figures.js'
+import { computeFigures, latencyWithin, machineCeilingRatio, phaseFigures } from '../../bench/measure/figures.js'
 import { type FlowRecord, type ResponseRecord } from '../../bench/measure/recorder.js'
 import { latencyStats, percentile } from '../../bench/measure/stats.js'
 import { buildTimeline, recoveryAfter, type TimelinePoint } from '../../bench/measure/timeline.js'
@@ -105,5 +105,15 @@ describe('the timeline and recovery times', () => {
   it('compares with the baseline before the fault, not with perfection', () => {
     const noisy = [0.9, 0.9, 0.9, 0.1, 0.87, 0.88, 0.9].map((g, s) => point(s, g))
     expect(recoveryAfter(noisy, { label: 'f', start: 3000, end: 4000 })).toMatchObject({ baseline: 0.9, seconds: 0 })
+  })
+})
+
+describe('machineCeilingRatio', () => {
+  it('says what ratio a gateway costing nothing could reach with what the other processes spend', () => {
+    // 0.3 ms per login elsewhere on 2 cores: 6 667 logins/s at most, against 33 333 direct.
+    expect(machineCeilingRatio([0.1, 0.15, 0.05], 2, 33_333)).toBeCloseTo(0.2, 3)
+    expect(machineCeilingRatio([0.06, null], 2, 34_000)).toBeCloseTo(0.98, 2)
+    expect(machineCeilingRatio([null, null], 2, 34_000)).toBeNull()
+    expect(machineCeilingRatio([0.1], 2, 0)).toBeNull()
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { overhead } from '../../bench/scenarios/overhead.js'
 import { chooseModel, parseBenchArgs } from '../../bench/cli-args.js'
 import { type Figures } from '../../bench/measure/figures.js'
 import { allPassed, evaluateSlo, evaluateSlos, formatValue } from '../../bench/measure/slo.js'
@@ -26,6 +27,17 @@ describe('objectives', () => {
     expect(unmeasured).toMatchObject({ pass: false, actual: null, note: 'not measured in this run' })
     expect(evaluateSlo({ id: 'd', description: 'd', op: '<=', target: 5, actual: NaN, format: 's' }).pass).toBe(false)
     expect(allPassed(evaluateSlos([]))).toBe(true)
+  })
+
+  it('say the overhead ratios against what this machine allows any gateway', () => {
+    const extras = { rpsRatio: 0.05, loginCeilingRatio: 0.18, rejectionRpsRatio: 0.2, rejectionCeilingRatio: 0.9 }
+    const results = evaluateSlos(overhead.objectives(input({ extras })))
+    const login = results.find(r => r.id === 'rpsRatio')
+    expect(login).toMatchObject({ pass: false, note: "this machine's ceiling for a gateway costing no CPU: 0.18x" })
+    expect(results.find(r => r.id === 'rejectionRpsRatio')?.note).toContain('0.90x')
+    // Without a ceiling measured, no note; without the ratio, "not measured" wins.
+    expect(evaluateSlos(overhead.objectives(input({ extras: { rpsRatio: 0.05 } }))).find(r => r.id === 'rpsRatio')?.note).toBeUndefined()
+    expect(evaluateSlos(overhead.objectives(input({ extras: { loginCeilingRatio: 0.18 } }))).find(r => r.id === 'rpsRatio')?.note).toBe('not measured in this run')
   })
 
   it('in every scenario: no 5xx by the bench\'s count or the gateway\'s own, Retry-After on 429/503, every honest request answered', () => {

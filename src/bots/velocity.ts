@@ -1,10 +1,10 @@
 // Velocity signals over a sliding window (ten buckets): distinct usernames per address, per /24
 // and per declared device (HyperLogLog), attempts and failures per address and per /24, attempts
-// per username. In Redis one script reads every subject of an attempt, in the same round trip as
-// the rate limits (one script per subject on a Cluster); in memory in demo mode. Failures are
-// counted up front, like the limits, and taken back on success.
+// per username. In Redis one script per subject, all sent with the rate limits as one command
+// (see redis-script.ts); in memory in demo mode. Failures are counted up front, like the limits,
+// and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
-import { batchesAcrossKeys, defineScript } from '../infra/redis-script.js'
+import { defineScript } from '../infra/redis-script.js'
 import { type CountedVelocity } from '../rules/features.js'
 import { createGlobalFailures } from './global-failures.js'
 
@@ -55,62 +55,46 @@ const KEYS_PER_SUBJECT = 1 + BUCKETS
 // buckets 10 to 22 back may still be there, and go when the subject is next written.
 const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 
-// KEYS: per subject its window hash, then its buckets' HyperLogLogs, newest first. ARGV: the ttl,
-// the current bucket, then per subject the member to add (or ''), count an attempt (1/0), count
-// a failure (1/0). Returns {distinct, attempts, failures} per subject.
+// KEYS: the subject's window hash, then its buckets' HyperLogLogs, newest first. ARGV: the ttl,
+// the current bucket, the member to add (or ''), count an attempt (1/0), count a failure (1/0).
+// Returns {distinct, attempts, failures}.
 const OBSERVE = `
-local out = {}
-local ttl, b = ARGV[1], tonumber(ARGV[2])
-local fields, stale = {}, {}
-for i = 0, ${BUCKETS - 1} do
-  fields[i + 1] = 'a' .. (b - i)
-  fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
+local ttl, b, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local window = KEYS[1]
+if member ~= '' then
+  redis.call('PFADD', KEYS[2], member)
+  redis.call('EXPIRE', KEYS[2], ttl)
 end
+if ARGV[4] == '1' then redis.call('HINCRBY', window, 'a' .. b, 1) end
+if ARGV[5] == '1' then redis.call('HINCRBY', window, 'f' .. b, 1) end
+local stale = {}
 for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
   table.insert(stale, 'a' .. (b - i))
   table.insert(stale, 'f' .. (b - i))
 end
-for s = 0, #KEYS / ${KEYS_PER_SUBJECT} - 1 do
-  local first = s * ${KEYS_PER_SUBJECT}
-  local member, attempt, failure = ARGV[3 + 3 * s], ARGV[4 + 3 * s], ARGV[5 + 3 * s]
-  local window = KEYS[first + 1]
-  if member ~= '' then
-    redis.call('PFADD', KEYS[first + 2], member)
-    redis.call('EXPIRE', KEYS[first + 2], ttl)
-  end
-  if attempt == '1' then redis.call('HINCRBY', window, 'a' .. b, 1) end
-  if failure == '1' then redis.call('HINCRBY', window, 'f' .. b, 1) end
-  redis.call('HDEL', window, unpack(stale))
-  redis.call('EXPIRE', window, ttl)
-  local counts = redis.call('HMGET', window, unpack(fields))
-  local attempts, failures = 0, 0
-  for i = 1, ${BUCKETS} do
-    attempts = attempts + (tonumber(counts[i]) or 0)
-    failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
-  end
-  local distinct = 0
-  if member ~= '' then distinct = redis.call('PFCOUNT', unpack(KEYS, first + 2, first + ${KEYS_PER_SUBJECT})) end
-  table.insert(out, distinct)
-  table.insert(out, attempts)
-  table.insert(out, failures)
+redis.call('HDEL', window, unpack(stale))
+redis.call('EXPIRE', window, ttl)
+local fields = {}
+for i = 0, ${BUCKETS - 1} do
+  fields[i + 1] = 'a' .. (b - i)
+  fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
 end
-return out`
+local counts = redis.call('HMGET', window, unpack(fields))
+local attempts, failures = 0, 0
+for i = 1, ${BUCKETS} do
+  attempts = attempts + (tonumber(counts[i]) or 0)
+  failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+end
+local distinct = 0
+if member ~= '' then distinct = redis.call('PFCOUNT', unpack(KEYS, 2)) end
+return {distinct, attempts, failures}`
 
-// KEYS: window hashes. ARGV: the current bucket. Never creates a key, never goes below zero.
+// KEYS[1]: the window hash. ARGV: the current bucket. Never creates a key, never goes below zero.
 const UNFAIL = `
 local field = 'f' .. ARGV[1]
-for i = 1, #KEYS do
-  local failures = tonumber(redis.call('HGET', KEYS[i], field))
-  if failures ~= nil and failures > 0 then redis.call('HINCRBY', KEYS[i], field, -1) end
-end
+local failures = tonumber(redis.call('HGET', KEYS[1], field))
+if failures ~= nil and failures > 0 then redis.call('HINCRBY', KEYS[1], field, -1) end
 return 1`
-
-interface Reading {
-  subject: string
-  member: string
-  attempt: boolean
-  failure: boolean
-}
 
 export function createVelocity (o: VelocityOptions): Velocity {
   const bucketMs = (o.windowS * 1000) / BUCKETS
@@ -129,41 +113,25 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const forgetGlobal = global.forget
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
-  const redis = o.redis
-  // One script for every subject of an attempt; on a Cluster one per subject (one hash slot
-  // each), with a fixed key count, from which ioredis's auto-pipelining finds the slot.
-  const together = batchesAcrossKeys(redis)
-  const observeScript = defineScript(redis, 'lgVelocityObserve', together ? null : KEYS_PER_SUBJECT, OBSERVE)
-  const unfailScript = defineScript(redis, 'lgVelocityUnfail', together ? null : 1, UNFAIL)
+  const observe = defineScript(o.redis, 'lgVelocityObserve', KEYS_PER_SUBJECT, OBSERVE)
+  const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
-  const observeOnce = async (readings: readonly Reading[]): Promise<number[]> => {
+  const read = async (subject: string, member: string, attempt: boolean, failure: boolean): Promise<number[]> => {
     const b = bucketOf(o.now())
-    return (await observeScript(readings.flatMap(r => keys(r.subject, b)), [ttl, b, ...readings.flatMap(r => [r.member, r.attempt ? 1 : 0, r.failure ? 1 : 0])]) as number[]).map(Number)
-  }
-  const read = async (readings: readonly Reading[]): Promise<number[][]> => {
-    const flat = together ? await observeOnce(readings) : (await Promise.all(readings.map(async r => await observeOnce([r])))).flat()
-    return readings.map((_, i) => flat.slice(3 * i, 3 * i + 3))
-  }
-  const unfail = async (subjects: readonly string[]): Promise<void> => {
-    const b = bucketOf(o.now())
-    const windows = subjects.map(windowKey)
-    await (together ? unfailScript(windows, [b]) : Promise.all(windows.map(async w => await unfailScript([w], [b]))))
+    return (await observe(keys(subject, b), [ttl, b, member, attempt ? 1 : 0, failure ? 1 : 0]) as number[]).map(Number)
   }
 
   return {
     async observe (s) {
       try {
-        // IPv6: the /64 is the address already.
-        const withSubnet = s.subnet !== s.ipKey
-        const readings: Reading[] = [
-          { subject: `ip:${s.ipKey}`, member: s.userKey, attempt: true, failure: true },
-          { subject: `user:${s.userKey}`, member: '', attempt: true, failure: false },
-          ...(withSubnet ? [{ subject: `net:${s.subnet}`, member: s.userKey, attempt: true, failure: true }] : []),
-          ...(s.deviceKey === undefined ? [] : [{ subject: `dev:${s.deviceKey}`, member: s.userKey, attempt: false, failure: false }])
-        ]
-        const [ip = [], user = [], ...rest] = await read(readings)
-        const subnet = withSubnet ? rest.shift() : ip
-        return toVelocity(ip, subnet ?? ip, rest.shift() ?? [0, 0, 0], user)
+        const [ip, subnet, device, user] = await Promise.all([
+          read(`ip:${s.ipKey}`, s.userKey, true, true),
+          // IPv6: the /64 is the address already.
+          s.subnet === s.ipKey ? undefined : read(`net:${s.subnet}`, s.userKey, true, true),
+          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false),
+          read(`user:${s.userKey}`, '', true, false)
+        ])
+        return toVelocity(ip, subnet ?? ip, device, user)
       } catch {
         return null
       }
@@ -174,7 +142,9 @@ export function createVelocity (o: VelocityOptions): Velocity {
     keepGlobalRefusal,
     async notFailure (s) {
       global.notFailure()
-      await unfail(s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]).catch(() => undefined)
+      const b = bucketOf(o.now())
+      const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
+      await Promise.all(subjects.map(async subject => await unfail([windowKey(subject)], [b]))).catch(() => undefined)
     }
   }
 }

@@ -33,15 +33,13 @@ const mac = (secret: string, data: string) => createHmac('sha256', secret).updat
 
 // A refused address is usually refused again and again: its binding is kept (bounded, oldest out).
 const BINDINGS_KEPT = 10_000
-const bindings = new Map<string, string>()
+const bindings = new Map<string, { secret: string, binding: string }>()
 function bind (secret: string, ipKey: string): string {
-  const cacheKey = `${secret.length}:${secret}\n${ipKey}`
-  let binding = bindings.get(cacheKey)
-  if (binding === undefined) {
-    binding = mac(secret, `addr:${ipKey}`).slice(0, 16)
-    bindings.set(cacheKey, binding)
-    if (bindings.size > BINDINGS_KEPT) bindings.delete(bindings.keys().next().value as string)
-  }
+  const kept = bindings.get(ipKey)
+  if (kept?.secret === secret) return kept.binding
+  const binding = mac(secret, `addr:${ipKey}`).slice(0, 16)
+  bindings.set(ipKey, { secret, binding })
+  if (bindings.size > BINDINGS_KEPT) bindings.delete(bindings.keys().next().value as string)
   return binding
 }
 

@@ -11,18 +11,11 @@ import { type RedisClient } from './redis.js'
 
 export type RedisScript = (keys: readonly string[], args: ReadonlyArray<string | number>) => Promise<unknown>
 
-/**
- * Whether one script may touch keys of different subjects: not on a Cluster, where each call
- * must stay inside one hash slot.
- */
-export const batchesAcrossKeys = (redis: RedisClient): boolean => !redis.isCluster
-
-/** `numberOfKeys` null: any number of keys per call (one script batching several subjects). */
-export function defineScript (redis: RedisClient, name: string, numberOfKeys: number | null, lua: string): RedisScript {
-  if (batchesAcrossKeys(redis)) return batcherOf(redis).define(name, lua)
-  redis.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua })
+/** `numberOfKeys`: the keys each call passes (ioredis finds a call's Cluster slot from the first). */
+export function defineScript (redis: RedisClient, name: string, numberOfKeys: number, lua: string): RedisScript {
+  if (!redis.isCluster) return batcherOf(redis).define(name, lua)
+  redis.defineCommand(name, { numberOfKeys, lua })
   const command = commandOf(redis, name)
-  if (numberOfKeys === null) return async (keys, args) => await command.call(redis, keys.length, ...keys, ...args)
   return async (keys, args) => await command.call(redis, ...keys, ...args)
 }
 
@@ -121,7 +114,7 @@ function createBatcher (redis: RedisClient): Batcher {
   return {
     define (name, lua) {
       const op = bodies.push(`-- ${name}\n${lua}`)
-      return async (keys, args) => await new Promise((resolve, reject) => {
+      return (keys, args) => new Promise((resolve, reject) => {
         if (queue.length === 0) process.nextTick(flush)
         queue.push({ op, keys, args, resolve, reject })
       })

@@ -50,7 +50,7 @@ export function createCounter (o: CounterOptions): Counter {
   return counter
 }
 
-/** The in-process limiter that answers for a Redis counter while Redis fails (see counter-batch.ts). */
+/** The in-process limiter that answers for a Redis counter while Redis fails (see counter-script.ts). */
 export const insuranceOf = (counter: Counter): RateLimiterMemory | undefined => insurances.get(counter)
 
 /** Adds one and returns the count after it, over budget or not; an Error (never a Redis one) still throws. */

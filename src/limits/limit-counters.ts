@@ -1,21 +1,16 @@
 // The counters behind the login limits, one rate-limiter-flexible counter per enabled limit.
 import { type RedisClient } from '../infra/redis.js'
 import { type Metrics } from '../infra/metrics.js'
-import { batchesAcrossKeys } from '../infra/redis-script.js'
 import { type Counter, createCounter, increment } from './counter.js'
-import { type CounterBatch, createCounterBatch } from './counter-batch.js'
+import { changeThrough, createCounterScript } from './counter-script.js'
 import { blockSecondsFor, LIMIT_NAMES, type LimitKey, type LimitName, type Limits, maxBudgetOf, type Observation, type SharedPolicy } from './limit-policy.js'
 
 export interface LimitCounters {
   /** Adds one to the counter and observes it. Never throws: insurance answers when Redis fails. */
   consume: (k: LimitKey) => Promise<Observation>
-  /** consume for several keys: one Redis command (one per key on a Cluster). */
-  consumeAll: (keys: readonly LimitKey[]) => Promise<Observation[]>
-  /**
-   * Takes back this request's point on `refund` (failures counted up front that did not happen)
-   * and deletes `reset`: one Redis command (one per key on a Cluster). Never throws.
-   */
-  settle: (refund: readonly LimitKey[], reset: readonly LimitKey[]) => Promise<void>
+  /** Takes back this request's point (a failure counted up front that did not happen). */
+  refund: (k: LimitKey) => Promise<void>
+  reset: (k: LimitKey) => Promise<void>
   /** Blocks the key for its limit's escalating duration (doubling per block in a day); returns the seconds. */
   escalate: (k: LimitKey) => Promise<number>
   /** The counter as it stands, without counting (for the admin's explain). */
@@ -57,29 +52,22 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
     return limiter
   }
 
-  const batch: CounterBatch | undefined = opts.redis !== null && batchesAcrossKeys(opts.redis) ? createCounterBatch(opts.redis) : undefined
-  const change = (k: LimitKey, by: number | 'reset') => ({ counter: limiterFor(k.name), durationS: opts.limits[k.name].windowS, key: k.key, change: by })
-  const consume = async ({ name, key }: LimitKey): Promise<Observation> => {
-    const res = await increment(limiterFor(name), key)
-    return { name, key, consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext }
+  // In Redis through our script (see counter-script.ts), in memory through rate-limiter-flexible.
+  const script = opts.redis === null ? undefined : createCounterScript(opts.redis)
+  const change = async ({ name, key }: LimitKey, by: number | 'reset') => {
+    const counter = limiterFor(name)
+    return script === undefined ? await changeThrough(counter, key, by) : await script({ counter, durationS: opts.limits[name].windowS, key, change: by })
   }
 
   return {
-    consume,
-    async consumeAll (keys) {
-      if (batch === undefined) return await Promise.all(keys.map(consume))
-      const counts = await batch(keys.map(k => change(k, 1)))
-      return keys.map((k, i) => ({ name: k.name, key: k.key, ...counts[i] as { consumed: number, msBeforeNext: number } }))
+    async consume (k) {
+      return { name: k.name, key: k.key, ...await change(k, 1) }
     },
-    async settle (refund, reset) {
-      if (batch !== undefined) {
-        await batch([...refund.map(k => change(k, -1)), ...reset.map(k => change(k, 'reset'))])
-        return
-      }
-      await Promise.all([
-        ...refund.map(async k => await limiterFor(k.name).reward(k.key)),
-        ...reset.map(async k => await limiterFor(k.name).delete(k.key))
-      ].map(async p => await p.catch(() => undefined)))
+    async refund (k) {
+      await change(k, -1)
+    },
+    async reset (k) {
+      await change(k, 'reset')
     },
     async peek ({ name, key }) {
       const res = await limiterFor(name).get(key)

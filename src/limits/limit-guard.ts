@@ -60,16 +60,9 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   const failureKeys = (keys: readonly LimitKey[]) => keys.filter(k => limits[k.name].counts === 'failures')
 
   function refund (keys: readonly LimitKey[], log: Logger): void {
-    if (keys.length === 0) return
-    counters.settle(keys, []).catch((err: Error) => log.debug({ err: { message: err.message } }, 'refund failed'))
-  }
-
-  // Consecutive failures of the user there reset, this attempt's other failure points back, and
-  // the address learns a success: one command for the counters, one for the address.
-  async function settleCompleted (subject: LimitSubject, refunds: readonly LimitKey[], log: Logger): Promise<void> {
-    const resets = limitKeys(subject, limits).filter(k => limits[k.name].resetOnSuccess)
-    // Only complete logins make an address "shared": a stuffing run's password hits must not.
-    await Promise.all([counters.settle(refunds, resets), o.shared.recordSuccess(subject.ipKey, subject.userKey)].map(settled(log)))
+    for (const k of keys) {
+      counters.refund(k).catch((err: Error) => log.debug({ err: { message: err.message }, limit: k.name }, 'refund failed'))
+    }
   }
 
   async function verdictOn (observations: Observation[], ipKey: string, log: Logger, options: JudgeOptions): Promise<{ verdict: Exclude<Verdict, { kind: 'need_shared_status' }>, shared: boolean }> {
@@ -108,7 +101,7 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
 
     async observe (subject) {
       const keys = limitKeys(subject, limits)
-      return { keys, observations: await counters.consumeAll(keys) }
+      return { keys, observations: await Promise.all(keys.map(k => counters.consume(k))) }
     },
 
     async judge (subject, { keys, observations }, log, options = {}) {
@@ -136,13 +129,17 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
     },
 
     async passwordRight (subject, keys, log, complete) {
-      const refunds = failureKeys(keys).filter(k => !(complete && limits[k.name].resetOnSuccess)) // settleCompleted deletes those
-      if (complete) await settleCompleted(subject, refunds, log)
-      else await settled(log)(counters.settle(refunds, []))
+      const work = failureKeys(keys)
+        .filter(k => !(complete && limits[k.name].resetOnSuccess)) // completed() deletes those
+        .map(k => counters.refund(k))
+      await Promise.all([...work, ...(complete ? [guard.completed(subject, log)] : [])].map(settled(log)))
     },
 
     async completed (subject, log) {
-      await settleCompleted(subject, [], log)
+      const work: Array<Promise<unknown>> = limitKeys(subject, limits).filter(k => limits[k.name].resetOnSuccess).map(k => counters.reset(k))
+      // Only complete logins make an address "shared": a stuffing run's password hits must not.
+      work.push(o.shared.recordSuccess(subject.ipKey, subject.userKey))
+      await Promise.all(work.map(settled(log)))
     },
 
     undo (keys, log) {

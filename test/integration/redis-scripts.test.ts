@@ -21,7 +21,7 @@ describe('Redis scripts called together', () => {
   it('run as one command, each with its own result or its own error', async () => {
     const { redis, admin, scriptCalls } = await client()
     const setGet = defineScript(redis, 'setGet', 1, "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])")
-    const sum = defineScript(redis, 'sum', null, "local n = 0 for i = 1, #KEYS do n = n + redis.call('INCRBY', KEYS[i], ARGV[i]) end return {n, #KEYS}")
+    const sum = defineScript(redis, 'sum', 3, "local n = 0 for i = 1, #KEYS do n = n + redis.call('INCRBY', KEYS[i], ARGV[i]) end return {n, #KEYS}")
     const incr = defineScript(redis, 'incr', 1, "return redis.call('INCR', KEYS[1])")
     const nothing = defineScript(redis, 'nothing', 1, "local v = redis.call('GET', KEYS[1]) if v then return v end return nil")
     await admin.set('text', 'not a number')

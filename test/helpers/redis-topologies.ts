@@ -79,6 +79,8 @@ export interface RedisSentinels {
   name: string
   /** The port of the master the sentinels currently name. */
   currentMasterPort: () => Promise<number>
+  /** Polls until the sentinels name `port` or `timeoutMs` passes; the port last named. */
+  waitForMasterPort: (port: number, timeoutMs: number) => Promise<number>
   /** Promotes the replica without waiting for the sentinels to agree (SENTINEL FAILOVER). */
   forceFailover: () => Promise<void>
 }
@@ -123,12 +125,23 @@ export async function startRedisSentinels (name = 'lgmaster'): Promise<RedisSent
     const field = (k: string) => Number(info[info.indexOf(k) + 1])
     return field('num-other-sentinels') >= 2 && field('num-slaves') >= 1
   }, 20_000)
+  const currentMasterPort = async (): Promise<number> =>
+    Number((await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as string[])[1])
   return {
     master,
     replica,
     sentinels: ports.map(p => `127.0.0.1:${p}`).join(','),
     name,
-    currentMasterPort: async () => Number((await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as string[])[1]),
+    currentMasterPort,
+    waitForMasterPort: async (port, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs
+      let named = await currentMasterPort()
+      while (named !== port && Date.now() < deadline) {
+        await sleep(100)
+        named = await currentMasterPort()
+      }
+      return named
+    },
     forceFailover: async () => { await sentinel.call('SENTINEL', 'FAILOVER', name) }
   }
 }

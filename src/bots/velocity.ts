@@ -48,52 +48,61 @@ const BUCKETS = 10
 const GLOBAL_WINDOW_MS = 60_000
 
 // Per subject in Redis: one hash for the window's counters (fields a<bucket> and f<bucket>) and
-// one HyperLogLog per bucket for the distinct usernames. One hash instead of a hash per bucket
-// halves the commands a reading costs Redis (8 instead of 16 per subject).
-const KEYS_PER_SUBJECT = 1 + BUCKETS
+// one HyperLogLog per bucket for the distinct usernames, under the subject's hash tag (one
+// Cluster slot, which PFCOUNT over the buckets needs). The script names the bucket keys from
+// their prefix, and does its upkeep (dropping old buckets' fields, renewing expiries) only when
+// a bucket starts or the HyperLogLog changed: inside Redis, each command a script calls costs
+// more than the command itself, and most attempts fall in a bucket that has seen the subject.
 // A window hash outlives its last write by the ttl (1.2 windows, 12 buckets): the fields of
-// buckets 10 to 22 back may still be there, and go when the subject is next written.
+// buckets 10 to 22 back may still be there, and go when the subject's next bucket starts.
 const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 
-// KEYS: the subject's window hash, then its buckets' HyperLogLogs, newest first. ARGV: the ttl,
-// the current bucket, the member to add (or ''), count an attempt (1/0), count a failure (1/0).
-// Returns {distinct, attempts, failures}.
+// KEYS[1]: the subject's window hash. ARGV: the ttl, the current bucket, the member to add (or
+// ''), count an attempt (1/0), count a failure (1/0), read the counts (1/0), the prefix of the
+// buckets' HyperLogLog keys. Returns {distinct, attempts, failures}.
 const OBSERVE = `
-local ttl, b, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local ttl, b, member, hll = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[7]
 local window = KEYS[1]
-if member ~= '' then
-  redis.call('PFADD', KEYS[2], member)
-  redis.call('EXPIRE', KEYS[2], ttl)
-end
-if ARGV[4] == '1' then redis.call('HINCRBY', window, 'a' .. b, 1) end
-if ARGV[5] == '1' then redis.call('HINCRBY', window, 'f' .. b, 1) end
-local stale = {}
-for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
-  table.insert(stale, 'a' .. (b - i))
-  table.insert(stale, 'f' .. (b - i))
-end
-redis.call('HDEL', window, unpack(stale))
-redis.call('EXPIRE', window, ttl)
-local fields = {}
-for i = 0, ${BUCKETS - 1} do
-  fields[i + 1] = 'a' .. (b - i)
-  fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
-end
-local counts = redis.call('HMGET', window, unpack(fields))
-local attempts, failures = 0, 0
-for i = 1, ${BUCKETS} do
-  attempts = attempts + (tonumber(counts[i]) or 0)
-  failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+local fresh = false
+if ARGV[4] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
+if ARGV[5] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
+if fresh then
+  local stale = {}
+  for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
+    stale[#stale + 1] = 'a' .. (b - i)
+    stale[#stale + 1] = 'f' .. (b - i)
+  end
+  redis.call('HDEL', window, unpack(stale))
+  redis.call('EXPIRE', window, ttl)
 end
 local distinct = 0
-if member ~= '' then distinct = redis.call('PFCOUNT', unpack(KEYS, 2)) end
+if member ~= '' then
+  local head = hll .. b
+  if redis.call('PFADD', head, member) == 1 then redis.call('EXPIRE', head, ttl) end
+  local buckets = {}
+  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = hll .. (b - i) end
+  distinct = redis.call('PFCOUNT', unpack(buckets))
+end
+local attempts, failures = 0, 0
+if ARGV[6] == '1' then
+  local fields = {}
+  for i = 0, ${BUCKETS - 1} do
+    fields[i + 1] = 'a' .. (b - i)
+    fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
+  end
+  local counts = redis.call('HMGET', window, unpack(fields))
+  for i = 1, ${BUCKETS} do
+    attempts = attempts + (tonumber(counts[i]) or 0)
+    failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+  end
+end
 return {distinct, attempts, failures}`
 
-// KEYS[1]: the window hash. ARGV: the current bucket. Never creates a key, never goes below zero.
+// KEYS[1]: the window hash. ARGV: the current bucket. Never creates a key (a field taken below
+// zero is one that was not there: it goes again), never goes below zero.
 const UNFAIL = `
 local field = 'f' .. ARGV[1]
-local failures = tonumber(redis.call('HGET', KEYS[1], field))
-if failures ~= nil and failures > 0 then redis.call('HINCRBY', KEYS[1], field, -1) end
+if redis.call('HINCRBY', KEYS[1], field, -1) < 0 then redis.call('HDEL', KEYS[1], field) end
 return 1`
 
 export function createVelocity (o: VelocityOptions): Velocity {
@@ -101,11 +110,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const bucketOf = (at: number) => Math.floor(at / bucketMs)
   // One hash tag per subject: the whole window sits in one Cluster slot for PFCOUNT.
   const windowKey = (subject: string) => `${o.keyPrefix}vel:{${subject}}:w`
-  const keys = (subject: string, b: number) => {
-    const out = [windowKey(subject)]
-    for (let i = 0; i < BUCKETS; i++) out.push(`${o.keyPrefix}vel:{${subject}}:${b - i}:u`)
-    return out
-  }
+  const bucketsPrefix = (subject: string) => `${o.keyPrefix}vel:{${subject}}:u`
   const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now, o.maxEntries)
   const asSignals = (w: { attempts: number, failureRatio: number }) => ({ globalAttempts: w.attempts, globalFailureRatio: w.failureRatio })
   const countGlobal = () => asSignals(global.attempt())
@@ -113,12 +118,12 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const forgetGlobal = global.forget
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
-  const observe = defineScript(o.redis, 'lgVelocityObserve', KEYS_PER_SUBJECT, OBSERVE)
+  const observe = defineScript(o.redis, 'lgVelocityObserve', 1, OBSERVE)
   const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
-  const read = async (subject: string, member: string, attempt: boolean, failure: boolean): Promise<number[]> => {
+  const read = async (subject: string, member: string, attempt: boolean, failure: boolean, counts = true): Promise<number[]> => {
     const b = bucketOf(o.now())
-    return (await observe(keys(subject, b), [ttl, b, member, attempt ? 1 : 0, failure ? 1 : 0]) as number[]).map(Number)
+    return await observe([windowKey(subject)], [ttl, b, member, attempt ? 1 : 0, failure ? 1 : 0, counts ? 1 : 0, bucketsPrefix(subject)]) as number[]
   }
 
   return {
@@ -128,7 +133,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
           read(`ip:${s.ipKey}`, s.userKey, true, true),
           // IPv6: the /64 is the address already.
           s.subnet === s.ipKey ? undefined : read(`net:${s.subnet}`, s.userKey, true, true),
-          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false),
+          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false, false),
           read(`user:${s.userKey}`, '', true, false)
         ])
         return toVelocity(ip, subnet ?? ip, device, user)

@@ -1,6 +1,6 @@
-// A rate-limiter-flexible counter changed by a script of our own: the same key and arithmetic as
-// RateLimiterRedis's script (SET NX EX, INCRBY, PTTL), so rate-limiter-flexible still reads,
-// blocks and deletes the counter. Written here so that a login's counters go through
+// A rate-limiter-flexible counter changed by a script of our own: the same key, value and expiry
+// as RateLimiterRedis's script (a fixed window from the first point), so rate-limiter-flexible
+// still reads, blocks and deletes the counter. Written here so that a login's counters go through
 // defineScript, which sends every script of a tick as one command; rate-limiter-flexible sends
 // its own EVALSHA per counter. While Redis fails, the counter's insurance limiter answers, as
 // rate-limiter-flexible's would.
@@ -25,15 +25,31 @@ export interface Counted {
 /** The count after the change (a reset reads 0, -1 ms). Never throws for Redis' sake. */
 export type ChangeCounter = (c: CounterChange) => Promise<Counted>
 
-// KEYS[1]: the counter. ARGV: the change ('reset' or points), the window in seconds.
+// KEYS[1]: the counter. ARGV: the change ('reset' or points), the window in seconds. A count
+// creates the key with the window as its expiry; a refund never creates one and never leaves a
+// key at zero or below (deleted: the next count starts a fresh window, as with no key). Two
+// commands per count and one per refund, where rate-limiter-flexible's script takes three:
+// inside Redis, each command a script calls costs more than the command itself.
 const CHANGE = `
 local k, change, duration = KEYS[1], ARGV[1], ARGV[2]
 if change == 'reset' then
   redis.call('DEL', k)
   return {0, -1}
 end
-redis.call('SET', k, 0, 'EX', duration, 'NX')
+change = tonumber(change)
+if change < 0 then
+  local left = redis.call('DECRBY', k, -change)
+  if left <= 0 then
+    redis.call('DEL', k)
+    left = 0
+  end
+  return {left, -1}
+end
 local consumed = redis.call('INCRBY', k, change)
+if consumed == change then
+  redis.call('EXPIRE', k, duration)
+  return {consumed, 1000 * duration}
+end
 local ttl = redis.call('PTTL', k)
 if ttl == -1 then
   redis.call('EXPIRE', k, duration)

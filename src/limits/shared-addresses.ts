@@ -30,10 +30,12 @@ export interface SharedAddressOptions {
 const DAY_S = 86_400
 
 // Adds the user and returns the distinct count; the day starts with the first success. TTL -1:
-// the key has no expiry yet (EXPIRE's NX option would say so, but needs Redis 7).
+// the key has no expiry yet (EXPIRE's NX option would say so, but needs Redis 7). Only a
+// change can have created the key: a user seen before costs no TTL check.
 const ADD = `
-redis.call('PFADD', KEYS[1], ARGV[1])
-if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('PFADD', KEYS[1], ARGV[1]) == 1 and redis.call('TTL', KEYS[1]) == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
 return redis.call('PFCOUNT', KEYS[1])`
 
 interface Store {

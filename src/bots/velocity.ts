@@ -4,7 +4,7 @@
 // (see redis-script.ts); in memory in demo mode. Failures are counted up front, like the limits,
 // and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
-import { defineScript } from '../infra/redis-script.js'
+import { definePerKeyScript } from '../infra/redis-script.js'
 import { type CountedVelocity } from '../rules/features.js'
 import { createGlobalFailures } from './global-failures.js'
 
@@ -57,52 +57,58 @@ const GLOBAL_WINDOW_MS = 60_000
 // buckets 10 to 22 back may still be there, and go when the subject's next bucket starts.
 const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 
-// KEYS[1]: the subject's window hash. ARGV: the ttl, the current bucket, the member to add (or
-// ''), count an attempt (1/0), count a failure (1/0), read the counts (1/0), the prefix of the
-// buckets' HyperLogLog keys. Returns {distinct, attempts, failures}.
+// KEYS: the subjects' window hashes. ARGV: the ttl, the current bucket, then per subject: the
+// member to add (or ''), count an attempt (1/0), count a failure (1/0), read the counts (1/0),
+// the prefix of its buckets' HyperLogLog keys. Returns {distinct, attempts, failures} per subject.
 const OBSERVE = `
-local ttl, b, member, hll = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[7]
-local window = KEYS[1]
-local fresh = false
-if ARGV[4] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
-if ARGV[5] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
-if fresh then
-  local stale = {}
-  for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
-    stale[#stale + 1] = 'a' .. (b - i)
-    stale[#stale + 1] = 'f' .. (b - i)
+local ttl, b, out = ARGV[1], tonumber(ARGV[2]), {}
+for s, window in ipairs(KEYS) do
+  local a = 2 + 5 * (s - 1)
+  local member, hll = ARGV[a + 1], ARGV[a + 5]
+  local fresh = false
+  if ARGV[a + 2] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
+  if ARGV[a + 3] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
+  if fresh then
+    local stale = {}
+    for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
+      stale[#stale + 1] = 'a' .. (b - i)
+      stale[#stale + 1] = 'f' .. (b - i)
+    end
+    redis.call('HDEL', window, unpack(stale))
+    redis.call('EXPIRE', window, ttl)
   end
-  redis.call('HDEL', window, unpack(stale))
-  redis.call('EXPIRE', window, ttl)
-end
-local distinct = 0
-if member ~= '' then
-  local head = hll .. b
-  if redis.call('PFADD', head, member) == 1 then redis.call('EXPIRE', head, ttl) end
-  local buckets = {}
-  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = hll .. (b - i) end
-  distinct = redis.call('PFCOUNT', unpack(buckets))
-end
-local attempts, failures = 0, 0
-if ARGV[6] == '1' then
-  local fields = {}
-  for i = 0, ${BUCKETS - 1} do
-    fields[i + 1] = 'a' .. (b - i)
-    fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
+  local distinct = 0
+  if member ~= '' then
+    local head = hll .. b
+    if redis.call('PFADD', head, member) == 1 then redis.call('EXPIRE', head, ttl) end
+    local buckets = {}
+    for i = 0, ${BUCKETS - 1} do buckets[i + 1] = hll .. (b - i) end
+    distinct = redis.call('PFCOUNT', unpack(buckets))
   end
-  local counts = redis.call('HMGET', window, unpack(fields))
-  for i = 1, ${BUCKETS} do
-    attempts = attempts + (tonumber(counts[i]) or 0)
-    failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+  local attempts, failures = 0, 0
+  if ARGV[a + 4] == '1' then
+    local fields = {}
+    for i = 0, ${BUCKETS - 1} do
+      fields[i + 1] = 'a' .. (b - i)
+      fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
+    end
+    local counts = redis.call('HMGET', window, unpack(fields))
+    for i = 1, ${BUCKETS} do
+      attempts = attempts + (tonumber(counts[i]) or 0)
+      failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+    end
   end
+  out[3 * s - 2], out[3 * s - 1], out[3 * s] = distinct, attempts, failures
 end
-return {distinct, attempts, failures}`
+return out`
 
-// KEYS[1]: the window hash. ARGV: the current bucket. Never creates a key (a field taken below
-// zero is one that was not there: it goes again), never goes below zero.
+// KEYS: window hashes. ARGV: the current bucket. Never creates a key (a field taken below zero
+// is one that was not there: it goes again), never goes below zero.
 const UNFAIL = `
 local field = 'f' .. ARGV[1]
-if redis.call('HINCRBY', KEYS[1], field, -1) < 0 then redis.call('HDEL', KEYS[1], field) end
+for _, window in ipairs(KEYS) do
+  if redis.call('HINCRBY', window, field, -1) < 0 then redis.call('HDEL', window, field) end
+end
 return 1`
 
 export function createVelocity (o: VelocityOptions): Velocity {
@@ -118,28 +124,31 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const forgetGlobal = global.forget
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
-  const observe = defineScript(o.redis, 'lgVelocityObserve', 1, OBSERVE)
-  const unfail = defineScript(o.redis, 'lgVelocityUnfail', 1, UNFAIL)
+  const observe = definePerKeyScript(o.redis, 'lgVelocityObserve', 5, OBSERVE)
+  const unfail = definePerKeyScript(o.redis, 'lgVelocityUnfail', 0, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
-  const read = async (subject: string, member: string, attempt: boolean, failure: boolean, counts = true): Promise<number[]> => {
-    const b = bucketOf(o.now())
-    return await observe([windowKey(subject)], [ttl, b, member, attempt ? 1 : 0, failure ? 1 : 0, counts ? 1 : 0, bucketsPrefix(subject)]) as number[]
-  }
+  const flag = (on: boolean) => on ? 1 : 0
 
   return {
     async observe (s) {
+      // Per subject: the member, count an attempt, a failure, read the counts. IPv6: the /64 is the address already.
+      const subjects: Array<[string, string, boolean, boolean, boolean]> = [[`ip:${s.ipKey}`, s.userKey, true, true, true]]
+      if (s.subnet !== s.ipKey) subjects.push([`net:${s.subnet}`, s.userKey, true, true, true])
+      if (s.deviceKey !== undefined) subjects.push([`dev:${s.deviceKey}`, s.userKey, false, false, false])
+      subjects.push([`user:${s.userKey}`, '', true, false, true])
+      const args: Array<string | number> = []
+      for (const [subject, member, attempt, failure, counts] of subjects) args.push(member, flag(attempt), flag(failure), flag(counts), bucketsPrefix(subject))
+      let reply: unknown[]
       try {
-        const [ip, subnet, device, user] = await Promise.all([
-          read(`ip:${s.ipKey}`, s.userKey, true, true),
-          // IPv6: the /64 is the address already.
-          s.subnet === s.ipKey ? undefined : read(`net:${s.subnet}`, s.userKey, true, true),
-          s.deviceKey === undefined ? Promise.resolve([0, 0, 0]) : read(`dev:${s.deviceKey}`, s.userKey, false, false, false),
-          read(`user:${s.userKey}`, '', true, false)
-        ])
-        return toVelocity(ip, subnet ?? ip, device, user)
+        reply = await observe(subjects.map(([subject]) => windowKey(subject)), [ttl, bucketOf(o.now())], args)
       } catch {
         return null
       }
+      const read = (i: number) => [Number(reply[3 * i]), Number(reply[3 * i + 1]), Number(reply[3 * i + 2])]
+      const ip = read(0)
+      const subnet = s.subnet === s.ipKey ? ip : read(1)
+      const device = s.deviceKey === undefined ? [0, 0, 0] : read(subjects.length - 2)
+      return toVelocity(ip, subnet, device, read(subjects.length - 1))
     },
     countGlobal,
     forgetGlobal,
@@ -147,9 +156,8 @@ export function createVelocity (o: VelocityOptions): Velocity {
     keepGlobalRefusal,
     async notFailure (s) {
       global.notFailure()
-      const b = bucketOf(o.now())
       const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
-      await Promise.all(subjects.map(async subject => await unfail([windowKey(subject)], [b]))).catch(() => undefined)
+      await unfail(subjects.map(windowKey), [bucketOf(o.now())], []).catch(() => undefined)
     }
   }
 }

@@ -1,12 +1,12 @@
-// A rate-limiter-flexible counter changed by a script of our own: the same key, value and expiry
+// rate-limiter-flexible counters changed by a script of our own: the same key, value and expiry
 // as RateLimiterRedis's script (a fixed window from the first point), so rate-limiter-flexible
-// still reads, blocks and deletes the counter. Written here so that a login's counters go through
-// defineScript, which sends every script of a tick as one command; rate-limiter-flexible sends
-// its own EVALSHA per counter. While Redis fails, the counter's insurance limiter answers, as
-// rate-limiter-flexible's would.
+// still reads, blocks and deletes the counter. Written here so that all the counters a login
+// changes go to Redis as one script call (one per counter on a Cluster), where
+// rate-limiter-flexible sends an EVALSHA of its own per counter. While Redis fails, each
+// counter's insurance limiter answers, as rate-limiter-flexible's would.
 import { type RateLimiterRes } from 'rate-limiter-flexible'
 import { type RedisClient } from '../infra/redis.js'
-import { defineScript } from '../infra/redis-script.js'
+import { definePerKeyScript } from '../infra/redis-script.js'
 import { type Counter, increment, insuranceOf } from './counter.js'
 
 export interface CounterChange {
@@ -22,40 +22,45 @@ export interface Counted {
   msBeforeNext: number
 }
 
-/** The count after the change (a reset reads 0, -1 ms). Never throws for Redis' sake. */
-export type ChangeCounter = (c: CounterChange) => Promise<Counted>
+/** The counts after the changes, in order (a reset or refund reads -1 ms). Never throws for Redis' sake. */
+export type ChangeCounters = (changes: readonly CounterChange[]) => Promise<Counted[]>
 
-// KEYS[1]: the counter. ARGV: the change ('reset' or points), the window in seconds. A count
-// creates the key with the window as its expiry; a refund never creates one and never leaves a
-// key at zero or below (deleted: the next count starts a fresh window, as with no key). Two
-// commands per count and one per refund, where rate-limiter-flexible's script takes three:
-// inside Redis, each command a script calls costs more than the command itself.
+// KEYS: the counters. ARGV per key: the change ('reset' or points), the window in seconds.
+// Returns {consumed, ms left} per key. A count creates the key with the window as its expiry; a
+// refund never creates one and never leaves a key at zero or below (deleted: the next count
+// starts a fresh window, as with no key). Two commands per count and one per refund, where
+// rate-limiter-flexible's script takes three: inside Redis, each command a script calls costs
+// more than the command itself.
 const CHANGE = `
-local k, change, duration = KEYS[1], ARGV[1], ARGV[2]
-if change == 'reset' then
-  redis.call('DEL', k)
-  return {0, -1}
-end
-change = tonumber(change)
-if change < 0 then
-  local left = redis.call('DECRBY', k, -change)
-  if left <= 0 then
+local out = {}
+for i, k in ipairs(KEYS) do
+  local change, duration = ARGV[2 * i - 1], ARGV[2 * i]
+  local consumed, ttl = 0, -1
+  if change == 'reset' then
     redis.call('DEL', k)
-    left = 0
+  elseif tonumber(change) < 0 then
+    consumed = redis.call('DECRBY', k, -tonumber(change))
+    if consumed <= 0 then
+      redis.call('DEL', k)
+      consumed = 0
+    end
+  else
+    consumed = redis.call('INCRBY', k, change)
+    if consumed == tonumber(change) then
+      redis.call('EXPIRE', k, duration)
+      ttl = 1000 * duration
+    else
+      ttl = redis.call('PTTL', k)
+      if ttl == -1 then
+        redis.call('EXPIRE', k, duration)
+        ttl = 1000 * duration
+      end
+    end
   end
-  return {left, -1}
+  out[2 * i - 1] = consumed
+  out[2 * i] = ttl
 end
-local consumed = redis.call('INCRBY', k, change)
-if consumed == change then
-  redis.call('EXPIRE', k, duration)
-  return {consumed, 1000 * duration}
-end
-local ttl = redis.call('PTTL', k)
-if ttl == -1 then
-  redis.call('EXPIRE', k, duration)
-  ttl = 1000 * duration
-end
-return {consumed, ttl}`
+return out`
 
 const counted = (res: RateLimiterRes | undefined): Counted => ({ consumed: res?.consumedPoints ?? 0, msBeforeNext: res?.msBeforeNext ?? -1 })
 
@@ -68,16 +73,28 @@ export async function changeThrough (limiter: Counter, key: string, change: Coun
   return counted(change >= 0 ? await increment(limiter, key) : await limiter.reward(key, -change))
 }
 
-// Redis could not be asked: the counter's insurance limiter answers.
-const insured = async (c: CounterChange): Promise<Counted> => await changeThrough(insuranceOf(c.counter) ?? c.counter, c.key, c.change)
+// Redis could not be asked: each counter's insurance limiter answers.
+const insured = async (changes: readonly CounterChange[]): Promise<Counted[]> =>
+  await Promise.all(changes.map(async c => await changeThrough(insuranceOf(c.counter) ?? c.counter, c.key, c.change)))
 
-export function createCounterScript (redis: RedisClient): ChangeCounter {
-  const script = defineScript(redis, 'lgCounterChange', 1, CHANGE)
-  return async c => {
+export function createCounterScript (redis: RedisClient): ChangeCounters {
+  const script = definePerKeyScript(redis, 'lgCountersChange', 2, CHANGE)
+  return async changes => {
+    if (changes.length === 0) return []
     // rate-limiter-flexible's rejectIfRedisNotReady: no command while disconnected.
-    if (redis.status !== 'ready') return await insured(c)
-    return await script([c.counter.getKey(c.key)], [c.change, c.durationS]).then(
-      reply => ({ consumed: Number((reply as number[])[0]), msBeforeNext: Number((reply as number[])[1]) }),
-      async () => await insured(c))
+    if (redis.status !== 'ready') return await insured(changes)
+    const keys: string[] = []
+    const args: Array<string | number> = []
+    for (const c of changes) {
+      keys.push(c.counter.getKey(c.key))
+      args.push(c.change, c.durationS)
+    }
+    let reply: unknown[]
+    try {
+      reply = await script(keys, [], args)
+    } catch {
+      return await insured(changes)
+    }
+    return changes.map((_, i) => ({ consumed: Number(reply[2 * i]), msBeforeNext: Number(reply[2 * i + 1]) }))
   }
 }

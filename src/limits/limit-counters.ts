@@ -2,15 +2,17 @@
 import { type RedisClient } from '../infra/redis.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from './counter.js'
-import { changeThrough, createCounterScript } from './counter-script.js'
+import { type CounterChange, changeThrough, createCounterScript } from './counter-script.js'
 import { blockSecondsFor, LIMIT_NAMES, type LimitKey, type LimitName, type Limits, maxBudgetOf, type Observation, type SharedPolicy } from './limit-policy.js'
 
 export interface LimitCounters {
-  /** Adds one to the counter and observes it. Never throws: insurance answers when Redis fails. */
-  consume: (k: LimitKey) => Promise<Observation>
-  /** Takes back this request's point (a failure counted up front that did not happen). */
-  refund: (k: LimitKey) => Promise<void>
-  reset: (k: LimitKey) => Promise<void>
+  /** Adds one to each counter and observes them, in one script call. Never throws: insurance answers when Redis fails. */
+  consume: (keys: readonly LimitKey[]) => Promise<Observation[]>
+  /**
+   * Takes back this request's point from `refunds` (failures counted up front that did not
+   * happen) and clears `resets`, in one script call.
+   */
+  settle: (refunds: readonly LimitKey[], resets: readonly LimitKey[]) => Promise<void>
   /** Blocks the key for its limit's escalating duration (doubling per block in a day); returns the seconds. */
   escalate: (k: LimitKey) => Promise<number>
   /** The counter as it stands, without counting (for the admin's explain). */
@@ -54,20 +56,19 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
 
   // In Redis through our script (see counter-script.ts), in memory through rate-limiter-flexible.
   const script = opts.redis === null ? undefined : createCounterScript(opts.redis)
-  const change = async ({ name, key }: LimitKey, by: number | 'reset') => {
-    const counter = limiterFor(name)
-    return script === undefined ? await changeThrough(counter, key, by) : await script({ counter, durationS: opts.limits[name].windowS, key, change: by })
-  }
+  const changeOf = ({ name, key }: LimitKey, by: CounterChange['change']): CounterChange =>
+    ({ counter: limiterFor(name), durationS: opts.limits[name].windowS, key, change: by })
+  const change = async (changes: CounterChange[]) => script === undefined
+    ? await Promise.all(changes.map(async c => await changeThrough(c.counter, c.key, c.change)))
+    : await script(changes)
 
   return {
-    async consume (k) {
-      return { name: k.name, key: k.key, ...await change(k, 1) }
+    async consume (keys) {
+      const counts = await change(keys.map(k => changeOf(k, 1)))
+      return keys.map((k, i) => ({ name: k.name, key: k.key, consumed: counts[i]?.consumed ?? 0, msBeforeNext: counts[i]?.msBeforeNext ?? -1 }))
     },
-    async refund (k) {
-      await change(k, -1)
-    },
-    async reset (k) {
-      await change(k, 'reset')
+    async settle (refunds, resets) {
+      await change([...refunds.map(k => changeOf(k, -1)), ...resets.map(k => changeOf(k, 'reset'))])
     },
     async peek ({ name, key }) {
       const res = await limiterFor(name).get(key)

@@ -60,9 +60,15 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   const failureKeys = (keys: readonly LimitKey[]) => keys.filter(k => limits[k.name].counts === 'failures')
 
   function refund (keys: readonly LimitKey[], log: Logger): void {
-    for (const k of keys) {
-      counters.refund(k).catch((err: Error) => log.debug({ err: { message: err.message }, limit: k.name }, 'refund failed'))
-    }
+    if (keys.length === 0) return
+    counters.settle(keys, []).catch((err: Error) => log.debug({ err: { message: err.message }, limits: keys.map(k => k.name) }, 'refund failed'))
+  }
+
+  // A complete login: consecutive failures of the user there reset, the address learns a success.
+  function complete (subject: LimitSubject, keys: readonly LimitKey[], refunds: readonly LimitKey[], log: Logger): Promise<void> {
+    const resets = keys.filter(k => limits[k.name].resetOnSuccess)
+    // Only complete logins make an address "shared": a stuffing run's password hits must not.
+    return Promise.all([counters.settle(refunds, resets), o.shared.recordSuccess(subject.ipKey, subject.userKey)].map(settled(log))).then(() => undefined)
   }
 
   async function verdictOn (observations: Observation[], ipKey: string, log: Logger, options: JudgeOptions): Promise<{ verdict: Exclude<Verdict, { kind: 'need_shared_status' }>, shared: boolean }> {
@@ -101,7 +107,7 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
 
     async observe (subject) {
       const keys = limitKeys(subject, limits)
-      return { keys, observations: await Promise.all(keys.map(k => counters.consume(k))) }
+      return { keys, observations: await counters.consume(keys) }
     },
 
     async judge (subject, { keys, observations }, log, options = {}) {
@@ -128,18 +134,17 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
       return guard.knownBlock(subject) ?? await guard.judge(subject, await guard.observe(subject), log, options)
     },
 
-    async passwordRight (subject, keys, log, complete) {
-      const work = failureKeys(keys)
-        .filter(k => !(complete && limits[k.name].resetOnSuccess)) // completed() deletes those
-        .map(k => counters.refund(k))
-      await Promise.all([...work, ...(complete ? [guard.completed(subject, log)] : [])].map(settled(log)))
+    async passwordRight (subject, keys, log, completed) {
+      const failures = failureKeys(keys)
+      if (!completed) {
+        await settled(log)(counters.settle(failures, []))
+        return
+      }
+      await complete(subject, keys, failures.filter(k => !limits[k.name].resetOnSuccess), log) // the others are reset
     },
 
     async completed (subject, log) {
-      const work: Array<Promise<unknown>> = limitKeys(subject, limits).filter(k => limits[k.name].resetOnSuccess).map(k => counters.reset(k))
-      // Only complete logins make an address "shared": a stuffing run's password hits must not.
-      work.push(o.shared.recordSuccess(subject.ipKey, subject.userKey))
-      await Promise.all(work.map(settled(log)))
+      await complete(subject, limitKeys(subject, limits), [], log)
     },
 
     undo (keys, log) {

@@ -4,7 +4,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import { type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { type Logger } from 'pino'
 import { maintenancePhase } from './admission/maintenance.js'
 import { jitteredRetryAfter } from './admission/readmission.js'
@@ -12,7 +12,7 @@ import { type ComponentDeps, type Components, createComponents } from './compone
 import { type Config, trustHops } from './config.js'
 import { GatewayError } from './errors.js'
 import './fastify-augment.js'
-import { createLogger, requestIdFor } from './infra/logger.js'
+import { createLogger, lazyChildLogger, requestIdFor } from './infra/logger.js'
 import { registerSecurityHeaders } from './infra/security-headers.js'
 import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
 import { demoPageRoutes } from './demo/demo-page-routes.js'
@@ -98,6 +98,7 @@ function createServer (config: Config, log: Logger) {
   return Fastify({
     loggerInstance: log as FastifyBaseLogger,
     genReqId: requestIdFor,
+    childLoggerFactory: lazyChildLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     requestIdHeader: false, // requestIdFor reads x-request-id and only keeps a safe one
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
@@ -121,14 +122,10 @@ function addCommonHooks (app: FastifyInstance, metrics: Metrics, isDraining: () 
   app.decorateRequest('client', null)
   app.decorateRequest('attempt', null)
   app.decorateRequest('admissionRelease', null)
-  app.addHook('onRequest', async (request, reply) => {
-    // Answers carry tokens and account state: never stored by a browser or a proxy.
-    reply.header('x-request-id', request.id).header('cache-control', 'no-store')
-  })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', function closeWhileDraining (_request, reply, payload, done) {
     // While draining, answered keep-alive connections close now instead of idling until timeout.
     if (isDraining()) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

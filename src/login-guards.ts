@@ -15,7 +15,7 @@ import { createExemptions, type Exemptions } from './limits/exemptions.js'
 import { createLimitCounters, type LimitCounters } from './limits/limit-counters.js'
 import { createLimitGuard, type LimitGuard } from './limits/limit-guard.js'
 import { createSharedAddresses } from './limits/shared-addresses.js'
-import { userKeyOf } from './limits/user-key.js'
+import { createUserKeys } from './limits/user-key.js'
 import { type Attempts, createAttempts } from './pipeline/attempt.js'
 import { createAddressGate } from './pipeline/address-gate.js'
 import { createBotFilter } from './pipeline/bot-filter.js'
@@ -81,7 +81,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
   const audit = createNdjsonSink(config.AUDIT_LOG, config.DECISION_LOG_MAX_BYTES)
   const exemptions = createExemptions({ redis, keyPrefix, audit, pollMs: 1000, now })
   await exemptions.refresh()
-  const keyOf = (username: string) => userKeyOf(config.secret, username)
+  const keyOf = createUserKeys(config.secret)
   const attempts = createAttempts({
     guard, velocity, decisions, userKeyOf: keyOf, secret: config.secret, device: { maxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400, secure: config.sessionCookieSecure }, now
   })

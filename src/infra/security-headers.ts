@@ -18,10 +18,12 @@ export function helmetHeaders (options: Readonly<HelmetOptions> = {}): Record<st
   return headers
 }
 
+/** helmet's headers, `Cache-Control: no-store` and the request id, on every answer. */
 export function registerSecurityHeaders (app: FastifyInstance, options?: Readonly<HelmetOptions>): void {
-  const headers = helmetHeaders(options)
-  app.addHook('onRequest', function securityHeaders (_request, reply, done) {
-    reply.headers(headers)
+  // Answers carry tokens and account state: never stored by a browser or a proxy.
+  const headers = { ...helmetHeaders(options), 'cache-control': 'no-store' }
+  app.addHook('onRequest', function securityHeaders (request, reply, done) {
+    reply.headers(headers).header('x-request-id', request.id)
     done()
   })
 }

@@ -138,7 +138,13 @@ export function createAttempts (o: AttemptOptions): Attempts {
     },
 
     trustDevice (request, reply, userKey) {
-      if (verifyDeviceCookie(deviceTokenOf(request), o.secret, userKey, o.now(), o.device.maxAgeS) !== undefined) return undefined
+      // The bot filter verified the device token for this user already (a second factor may have
+      // come from another request: then it is verified here).
+      const state = request.attempt
+      const trusted = state !== null && state.subject.userKey === userKey
+        ? state.subject.deviceId !== undefined
+        : verifyDeviceCookie(deviceTokenOf(request), o.secret, userKey, o.now(), o.device.maxAgeS) !== undefined
+      if (trusted) return undefined
       const token = signDeviceCookie(o.secret, userKey, o.now())
       reply.setCookie(DEVICE_COOKIE, token, { path: '/auth', httpOnly: true, sameSite: 'lax', secure: o.device.secure, maxAge: o.device.maxAgeS })
       return token

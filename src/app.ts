@@ -1,5 +1,6 @@
 // buildApp: the HTTP wiring, in pipeline order. Components come from components.ts; only
 // server.ts listens.
+import { createServer as createHttpServer, type ServerOptions } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import fastifyUnderPressure from '@fastify/under-pressure'
@@ -9,11 +10,11 @@ import { type Logger } from 'pino'
 import { maintenancePhase } from './admission/maintenance.js'
 import { jitteredRetryAfter } from './admission/readmission.js'
 import { type ComponentDeps, type Components, createComponents } from './components.js'
-import { type Config, trustHops } from './config.js'
+import { type Config } from './config.js'
 import { GatewayError } from './errors.js'
 import './fastify-augment.js'
 import { createLogger, lazyChildLogger, requestIdFor } from './infra/logger.js'
-import { registerSecurityHeaders } from './infra/security-headers.js'
+import { answerHeaders, registerSecurityHeaders } from './infra/security-headers.js'
 import { addStateGauge, createMetrics, type Metrics } from './infra/metrics.js'
 import { demoPageRoutes } from './demo/demo-page-routes.js'
 import { demoRoutes } from './demo/demo-routes.js'
@@ -24,7 +25,8 @@ import { healthRoutes } from './ops/health-routes.js'
 import { registerOpenApi } from './ops/openapi.js'
 import { createStatsSampler } from './ops/stats-sampler.js'
 import { otpRoutes } from './otp/otp-routes.js'
-import { createIdentifyClient } from './pipeline/identify-client.js'
+import { createEarlyRefusals, type EarlyRefusals } from './pipeline/early-refusals.js'
+import { createClientAddress, createIdentifyClient, fastifyTrustProxy } from './pipeline/identify-client.js'
 import { createClientErrorHandler, createProblemSender, problemDocsRoute } from './problem-details.js'
 import { sessionRoutes } from './session/session-routes.js'
 
@@ -38,16 +40,29 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const log = deps.logger ?? createLogger(config.LOG_LEVEL)
   const metrics = createMetrics()
   const parts = await createComponents({ ...deps, log, metrics, now: deps.now ?? Date.now })
-  const app = createServer(config, log)
+  let draining = false
+  const isDraining = () => draining
+  const refuseEarly = createEarlyRefusals({
+    decide: parts.guards.decideAtAddress,
+    admission: parts.admission,
+    lists: { allow: config.allowList, deny: config.denyList },
+    clientAddress: createClientAddress(config.trustProxy),
+    headers: answerHeaders(),
+    typeBase: config.PROBLEM_TYPE_BASE,
+    metrics,
+    attempts: parts.guards.attempts,
+    log,
+    isDraining
+  })
+  const app = createServer(config, log, refuseEarly)
   const now = deps.now ?? Date.now
   addStateGauge(metrics, 'lg_maintenance_active', '1 while a maintenance window is active', () => Number(maintenancePhase(parts.maintenance.current(), now()) === 'active'))
   addStateGauge(metrics, 'lg_readmission_share', 'Share of new logins admitted (1 outside a re-admission ramp)', () => parts.admission.ramp().share)
   addStateGauge(metrics, 'lg_admission_in_flight', 'Requests holding an admission slot', () => parts.admission.inFlight())
 
-  let draining = false
   app.addHook('preClose', async () => { draining = true })
   app.addHook('onClose', parts.close)
-  addCommonHooks(app, metrics, () => draining)
+  addCommonHooks(app, metrics, isDraining)
   app.addHook('onResponse', async request => { parts.admission.release(request) })
   app.addHook('onRequestAbort', async request => { parts.admission.release(request) })
   app.setErrorHandler(createProblemSender(config.PROBLEM_TYPE_BASE))
@@ -94,14 +109,38 @@ async function registerAdmin (app: FastifyInstance, config: Config, parts: Compo
   app.addHook('onClose', async () => { await admin.close() })
 }
 
-function createServer (config: Config, log: Logger) {
+/**
+ * The HTTP server Fastify would make itself (Fastify's own options, as its getServerInstance
+ * applies them), with `lane` answering before the router what it can (early-refusals.ts).
+ */
+function serverWith (lane: EarlyRefusals, log: Logger): FastifyServerOptions['serverFactory'] {
+  return (handler, options) => {
+    const server = createHttpServer(options.http as ServerOptions, (req, res) => {
+      try {
+        if (lane(req, res)) return
+      } catch (err) {
+        log.error({ err }, 'early refusal failed; the request goes through the router')
+        if (res.headersSent) return
+      }
+      handler(req, res)
+    })
+    server.keepAliveTimeout = options.keepAliveTimeout as number
+    server.requestTimeout = options.requestTimeout as number
+    server.setTimeout(options.connectionTimeout as number)
+    if ((options.maxRequestsPerSocket as number) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket as number
+    return server
+  }
+}
+
+function createServer (config: Config, log: Logger, lane?: EarlyRefusals) {
   return Fastify({
+    ...(lane === undefined ? {} : { serverFactory: serverWith(lane, log) }),
     loggerInstance: log as FastifyBaseLogger,
     genReqId: requestIdFor,
     childLoggerFactory: lazyChildLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     requestIdHeader: false, // requestIdFor reads x-request-id and only keeps a safe one
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Slow clients (slowloris) are cut off; Node checks these deadlines every second.
     http: { headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },

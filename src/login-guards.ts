@@ -17,7 +17,7 @@ import { createLimitGuard, type LimitGuard } from './limits/limit-guard.js'
 import { createSharedAddresses } from './limits/shared-addresses.js'
 import { createUserKeys } from './limits/user-key.js'
 import { type Attempts, createAttempts } from './pipeline/attempt.js'
-import { createAddressGate } from './pipeline/address-gate.js'
+import { type AddressDecision, createAddressDecision, createAddressGate } from './pipeline/address-gate.js'
 import { createBotFilter } from './pipeline/bot-filter.js'
 import { createRateLimit } from './pipeline/rate-limit.js'
 import { createDecisionLog, type DecisionLog } from './rules/decision-log.js'
@@ -36,6 +36,8 @@ export interface LoginGuards {
   blocks: BlockCache
   attempts: Attempts
   addressGate: ReturnType<typeof createAddressGate>
+  /** The address gate's decision, for refusals answered below the router (early-refusals.ts). */
+  decideAtAddress: AddressDecision
   botFilter: ReturnType<typeof createBotFilter>
   rateLimit: ReturnType<typeof createRateLimit>
   rules: RulesState
@@ -87,12 +89,14 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
   })
   const snapshots = createVelocitySnapshots(SNAPSHOT_TTL_MS, config.BLOCK_CACHE_MAX_ENTRIES, now)
   const refusals = { guard, velocity, snapshots, limits: config.limits, gate, rules, exemptions, exposeRuleId: config.RULES_EXPOSE_RULE_ID, metrics, now }
+  const decideAtAddress = createAddressDecision(refusals)
   return {
     guard,
     counters,
     blocks,
     attempts,
-    addressGate: createAddressGate(refusals),
+    addressGate: createAddressGate(decideAtAddress),
+    decideAtAddress,
     botFilter: createBotFilter({
       ...refusals, attempts, userKeyOf: keyOf, secret: config.secret, deviceMaxAgeS: config.DEVICE_COOKIE_MAX_AGE_DAYS * 86_400
     }),

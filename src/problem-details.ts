@@ -20,9 +20,23 @@ export interface Problem {
   body: Record<string, unknown>
 }
 
+// Clients send a handful of distinct Accept-Language values: each is parsed once (bounded).
+const pickedLocales = new Map<string, Locale>()
+const PICKED_KEPT = 1000
+
 /** Picks the best supported locale from an Accept-Language header (RFC 9110 §12.5.4). */
 export function pickLocale (acceptLanguage: string | undefined): Locale {
   if (!acceptLanguage) return 'en'
+  let locale = pickedLocales.get(acceptLanguage)
+  if (locale === undefined) {
+    locale = parseLocale(acceptLanguage)
+    if (pickedLocales.size >= PICKED_KEPT) pickedLocales.clear()
+    pickedLocales.set(acceptLanguage, locale)
+  }
+  return locale
+}
+
+function parseLocale (acceptLanguage: string): Locale {
   let best: Locale = 'en'
   let bestQ = 0
   for (const part of acceptLanguage.slice(0, 256).split(',')) {
@@ -129,6 +143,11 @@ export function toFieldErrors (validation: readonly AjvLikeError[]): FieldError[
   return errors
 }
 
+/** What the one log line of a refusal says about it (never the request's secrets). */
+export function refusalLogFields (problem: Problem, err: unknown): Record<string, unknown> {
+  return { problem: problem.code, status: problem.status, ...(err instanceof GatewayError ? err.extras.logFields : {}) }
+}
+
 export function createProblemSender (typeBase: string) {
   return function sendProblem (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const problem = toProblem(err, {
@@ -138,7 +157,7 @@ export function createProblemSender (typeBase: string) {
       typeBase
     })
     reply.problemCode = problem.code
-    const fields = { problem: problem.code, status: problem.status, ...(err instanceof GatewayError ? err.extras.logFields : {}) }
+    const fields = refusalLogFields(problem, err)
     if (problem.code === 'internal_error') {
       request.log.error({ err }, 'unexpected error')
     } else if (problem.status >= 500) {

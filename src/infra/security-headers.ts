@@ -18,10 +18,15 @@ export function helmetHeaders (options: Readonly<HelmetOptions> = {}): Record<st
   return headers
 }
 
-/** helmet's headers, `Cache-Control: no-store` and the request id, on every answer. */
-export function registerSecurityHeaders (app: FastifyInstance, options?: Readonly<HelmetOptions>): void {
+/** What every answer carries: helmet's headers and `Cache-Control: no-store`. */
+export function answerHeaders (options?: Readonly<HelmetOptions>): Record<string, string> {
   // Answers carry tokens and account state: never stored by a browser or a proxy.
-  const headers = { ...helmetHeaders(options), 'cache-control': 'no-store' }
+  return { ...helmetHeaders(options), 'cache-control': 'no-store' }
+}
+
+/** answerHeaders and the request id, on every answer. */
+export function registerSecurityHeaders (app: FastifyInstance, options?: Readonly<HelmetOptions>): void {
+  const headers = answerHeaders(options)
   app.addHook('onRequest', function securityHeaders (request, reply, done) {
     reply.headers(headers).header('x-request-id', request.id)
     done()

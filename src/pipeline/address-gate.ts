@@ -4,7 +4,8 @@
 // request without a device token, since a trusted device may be held by other budgets than its
 // address's, and its trust needs the username from the body; everything else goes on to the
 // bot filter, which decides the same way with the body known.
-import { type FastifyRequest } from 'fastify'
+import { type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
+import { type GatewayError } from '../errors.js'
 import { type Velocity } from '../bots/velocity.js'
 import { type VelocitySnapshots } from '../bots/velocity-snapshots.js'
 import { CHALLENGE_HEADER, type ChallengeGate } from '../challenge/challenge-gate.js'
@@ -12,10 +13,11 @@ import { type Metrics } from '../infra/metrics.js'
 import { type Exemptions } from '../limits/exemptions.js'
 import { type LimitGuard } from '../limits/limit-guard.js'
 import { type Limits } from '../limits/limit-policy.js'
-import { NO_VELOCITY, type RulesVerdict } from '../rules/features.js'
+import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, decideEarly, type EarlyFeatures } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, NO_RULES } from './attempt.js'
+import { type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, headOf, NO_RULES, type RequestHead } from './attempt.js'
+import { type ClientIdentity } from './identify-client.js'
 import { countRules, keepsGlobalCount, ruleRefusal, unknownOf } from './bot-filter.js'
 import { limitRefusal } from './rate-limit.js'
 
@@ -32,54 +34,83 @@ export interface AddressGateOptions {
   now: () => number
 }
 
-export function createAddressGate (o: AddressGateOptions) {
+/** A refusal decided before the body: the answer, and the attempt as the decision log keeps it. */
+export interface AddressRefusal {
+  error: GatewayError
+  attempt: AttemptState
+}
+
+/** The request before its body, as far as the address gate reads it. */
+export interface GateInput extends RequestHead {
+  client: ClientIdentity
+  /** It carries a device token (cookie `did` or X-Device-Token): its body may change the budgets. */
+  hasDeviceToken: boolean
+}
+
+export type AddressDecision = (input: GateInput) => AddressRefusal | undefined
+
+export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   // What the decision log keeps of a refusal before the body: the body's signals stay unknown.
   function refused (features: EarlyFeatures, rules: RulesVerdict, extra: { limit?: string, drawId?: string }): AttemptState {
     const { ipKey, subnet } = features
+    const known = features.velocity
+    features.honeypot = false
+    features.velocity = { ...NO_VELOCITY, globalAttempts: 0, globalFailureRatio: 0, ...known }
     return {
       subject: { ipKey, subnet, userKey: '' },
       velocitySubject: { ipKey, subnet, userKey: '' },
-      features: { ...features, honeypot: false, trustedDevice: false, userKey: '', velocity: { ...NO_VELOCITY, globalAttempts: 0, globalFailureRatio: 0, ...features.velocity } },
+      features: features as RequestFeatures,
       keys: [],
       rules,
       challengeSolved: false,
       decidedEarly: true,
       beforeBody: true,
-      unknownSignals: [...unknownOf(features.velocity), 'honeypot'],
+      unknownSignals: [...unknownOf(known), 'honeypot'],
       ...(extra.limit === undefined ? {} : { limit: extra.limit }),
       ...(extra.drawId === undefined ? {} : { drawId: extra.drawId })
     }
   }
 
-  return async function addressGate (request: FastifyRequest): Promise<void> {
-    const client = request.client
-    if (client === null || client.listed === 'allow' || deviceTokenOf(request) !== undefined) return
+  return function decideAtAddress (input) {
+    const client = input.client
+    if (client.listed === 'allow' || input.hasDeviceToken) return undefined
     const exempt = o.exemptions.of(client.ipKey, '', undefined).ip
-    const features: EarlyFeatures = {
-      ...headerFeaturesOf(request, client),
+    const known = o.guard.knownAddressBlock(client.ipKey, client.subnet, exempt)
+    const features = (): EarlyFeatures => ({
+      ...headerFeaturesOf(input, client),
       honeypot: undefined,
       trustedDevice: false, // no device token came with it
       userKey: '',
       velocity: { ...o.snapshots.known(client.ipKey, client.subnet), ...o.velocity.peekGlobal() }
-    }
-    const known = o.guard.knownAddressBlock(client.ipKey, client.subnet, exempt)
+    })
     if (known !== undefined) {
-      request.attempt = refused(features, NO_RULES, { limit: known.limit.name })
-      throw limitRefusal(known, o.gate, client.ipKey, { beforeBody: true }, o.limits)
+      return { error: limitRefusal(known, o.gate, client.ipKey, { beforeBody: true }, o.limits), attempt: refused(features(), NO_RULES, { limit: known.limit.name }) }
     }
-    if (exempt) return
+    if (exempt) return undefined
     let drawId: string | undefined // the bot filter's draw too, and recorded for replay
     const draw = (ruleId: string) => {
-      drawId = drawIdOf(request)
+      drawId = drawIdOf(input.key)
       return canaryDraw(drawId, ruleId)
     }
-    const verdict = decideEarly(o.rules.current().rules, features, { now: o.now(), draw })
+    const early = features()
+    const verdict = decideEarly(o.rules.current().rules, early, { now: o.now(), draw })
     // A challenge answer needs its check (one Redis command): the bot filter has it.
-    if (verdict === undefined || (verdict.action === 'challenge' && typeof request.headers[CHALLENGE_HEADER] === 'string')) return
+    if (verdict === undefined || (verdict.action === 'challenge' && typeof input.headers[CHALLENGE_HEADER] === 'string')) return undefined
     const keep = keepsGlobalCount(o.rules, verdict, o.velocity, client.ipKey)
     if (keep) o.velocity.countGlobal() // a refusal on the wave itself stays in it
     countRules(o.metrics, verdict)
-    request.attempt = refused(features, verdict, drawId === undefined ? {} : { drawId })
-    throw ruleRefusal(verdict, o.gate, client.ipKey, o.exposeRuleId, true, keep)
+    return { error: ruleRefusal(verdict, o.gate, client.ipKey, o.exposeRuleId, true, keep), attempt: refused(early, verdict, drawId === undefined ? {} : { drawId }) }
+  }
+}
+
+/** The stage: refuses what the address gate decides, before Fastify reads the body. */
+export function createAddressGate (decide: AddressDecision): onRequestAsyncHookHandler {
+  return async function addressGate (request: FastifyRequest): Promise<void> {
+    const client = request.client
+    if (client === null) return
+    const refusal = decide({ ...headOf(request), client, hasDeviceToken: deviceTokenOf(request) !== undefined })
+    if (refusal === undefined) return
+    request.attempt = refusal.attempt
+    throw refusal.error
   }
 }

@@ -32,6 +32,8 @@ export interface Admission {
   /** The ramp in force, if any, and the share of new logins it admits. */
   ramp: () => { startedAt: number | undefined, share: number }
   inFlight: () => number
+  /** No maintenance window active and no re-admission ramp in force: nothing sheds a new login. */
+  steady: () => boolean
 }
 
 export function createAdmission (o: AdmissionOptions): Admission {
@@ -85,6 +87,11 @@ export function createAdmission (o: AdmissionOptions): Admission {
     },
     backendRecovered (at) { recoveredAt = at },
     inFlight: () => o.slots.inFlight(),
+    steady () {
+      const now = o.now()
+      const window = o.maintenance.current()
+      return !(window !== null && maintenancePhase(window, now) === 'active') && rampStart(window, now) === undefined
+    },
     ramp () {
       const now = o.now()
       const startedAt = rampStart(o.maintenance.current(), now)

@@ -2,6 +2,7 @@
 // settlement once the backend has answered: counters refunded or reset, the device trusted, and
 // one line in the decision log with the eventual outcome.
 import { randomUUID } from 'node:crypto'
+import { type IncomingHttpHeaders } from 'node:http'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type HeaderSignals, headerSignals } from '../bots/signals.js'
 import { type ClientIdentity } from './identify-client.js'
@@ -42,27 +43,40 @@ export interface AttemptState {
 /** What the rules see of a request before its body: where it comes from and its header signals. */
 export type HeaderFeatures = Pick<RequestFeatures, 'path' | 'method' | 'ip' | 'ipKey' | 'subnet'> & HeaderSignals
 
-const headerFeatureCache = new WeakMap<FastifyRequest, HeaderFeatures>()
+/** A request as the stages before the body see it: a Fastify request, or a raw one (see early-refusals.ts). */
+export interface RequestHead {
+  /** Identifies the request for what its stages share (features, the canary draw); none when no later stage runs. */
+  key?: object
+  path: string
+  method: string
+  headers: IncomingHttpHeaders
+}
+
+export const headOf = (request: FastifyRequest): RequestHead =>
+  ({ key: request, path: request.routeOptions.url ?? request.url, method: request.method, headers: request.headers })
+
+const headerFeatureCache = new WeakMap<object, HeaderFeatures>()
 
 /** Computed once per request: the address gate and the bot filter both read them. */
-export function headerFeaturesOf (request: FastifyRequest, client: ClientIdentity): HeaderFeatures {
-  let features = headerFeatureCache.get(request)
+export function headerFeaturesOf (head: RequestHead, client: ClientIdentity): HeaderFeatures {
+  let features = head.key === undefined ? undefined : headerFeatureCache.get(head.key)
   if (features === undefined) {
-    features = { path: request.routeOptions.url ?? request.url, method: request.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(request.headers) }
-    headerFeatureCache.set(request, features)
+    features = { path: head.path, method: head.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(head.headers) }
+    if (head.key !== undefined) headerFeatureCache.set(head.key, features)
   }
   return features
 }
 
-const drawIds = new WeakMap<FastifyRequest, string>()
+const drawIds = new WeakMap<object, string>()
 
 /**
  * The attempt's canary draw id, made when a canary rule first needs it: the address gate and the
  * bot filter draw from the same one, so that a canary acts on its share once, not twice.
  */
-export function drawIdOf (request: FastifyRequest): string {
-  let id = drawIds.get(request)
-  if (id === undefined) drawIds.set(request, id = randomUUID())
+export function drawIdOf (key: object | undefined): string {
+  if (key === undefined) return randomUUID()
+  let id = drawIds.get(key)
+  if (id === undefined) drawIds.set(key, id = randomUUID())
   return id
 }
 
@@ -99,6 +113,8 @@ export interface Attempts {
   trustDevice: (request: FastifyRequest, reply: FastifyReply, userKey: string) => string | undefined
   /** onResponse: the decision log line. */
   record: (request: FastifyRequest, reply: FastifyReply) => void
+  /** The decision log line of an attempt answered before its body was read (see early-refusals.ts). */
+  recordBeforeBody: (requestId: string, state: AttemptState, outcome: string) => void
 }
 
 export interface AttemptOptions {
@@ -153,20 +169,29 @@ export function createAttempts (o: AttemptOptions): Attempts {
     record (request, reply) {
       const state = request.attempt
       if (state === null) return
-      o.decisions.record({
-        requestId: request.id,
-        ...(state.drawId === undefined ? {} : { drawId: state.drawId }),
-        ...(state.decidedEarly ? { early: true } : {}),
-        ...(state.beforeBody ? { beforeBody: true } : {}),
-        ...(state.unknownSignals ? { unknown: state.unknownSignals } : {}),
-        time: new Date(o.now()).toISOString(),
-        user: state.beforeBody === true ? '' : maskUsername(loginBodyOf(request).username),
-        features: state.features,
-        verdict: state.rules,
-        ...(state.limit ? { limit: state.limit } : {}),
-        challengeSolved: state.challengeSolved,
-        outcome: reply.problemCode ?? state.outcome ?? `status_${reply.statusCode}`
-      })
+      const user = state.beforeBody === true ? '' : maskUsername(loginBodyOf(request).username)
+      record(request.id, state, user, reply.problemCode ?? state.outcome ?? `status_${reply.statusCode}`)
+    },
+
+    recordBeforeBody (requestId, state, outcome) {
+      record(requestId, state, '', outcome)
     }
+  }
+
+  function record (requestId: string, state: AttemptState, user: string, outcome: string): void {
+    o.decisions.record({
+      requestId,
+      ...(state.drawId === undefined ? {} : { drawId: state.drawId }),
+      ...(state.decidedEarly ? { early: true } : {}),
+      ...(state.beforeBody ? { beforeBody: true } : {}),
+      ...(state.unknownSignals ? { unknown: state.unknownSignals } : {}),
+      time: new Date(o.now()).toISOString(),
+      user,
+      features: state.features,
+      verdict: state.rules,
+      ...(state.limit ? { limit: state.limit } : {}),
+      challengeSolved: state.challengeSolved,
+      outcome
+    })
   }
 }

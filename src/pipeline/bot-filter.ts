@@ -20,7 +20,7 @@ import { loginBodyOf } from '../login/login-schema.js'
 import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals, VELOCITY_FIELDS } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
-import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, NO_RULES } from './attempt.js'
+import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, headOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface BotFilterOptions {
@@ -87,7 +87,7 @@ export function createBotFilter (o: BotFilterOptions) {
       subject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(deviceId ? { deviceId } : {}), exempt },
       velocitySubject: { ipKey: client.ipKey, subnet: client.subnet, userKey, ...(declaredDevice ? { deviceKey: declaredDevice } : {}) },
       features: {
-        ...headerFeaturesOf(request, client),
+        ...headerFeaturesOf(headOf(request), client),
         honeypot: honeypotFilled(body),
         trustedDevice: deviceId !== undefined,
         userKey,

@@ -48,16 +48,21 @@ export interface DecisionLogOptions {
 }
 
 export function createDecisionLog (o: DecisionLogOptions): DecisionLog {
+  // A circular buffer: an attack's refusals are recorded thousands of times a second.
   const ring: DecisionRecord[] = []
+  let next = 0
   const sink = createNdjsonSink(o.target, o.maxBytes)
   return {
     record (decision) {
-      ring.unshift(decision)
-      if (ring.length > o.keepInMemory) ring.length = o.keepInMemory
+      if (o.keepInMemory > 0) {
+        ring[next] = decision
+        next = (next + 1) % o.keepInMemory
+      }
       sink.write(decision)
     },
     recent (limit, filter = {}) {
-      return ring.filter(d => matches(d, filter)).slice(0, limit)
+      const newestFirst = [...ring.slice(0, next).reverse(), ...ring.slice(next).reverse()]
+      return newestFirst.filter(d => matches(d, filter)).slice(0, limit)
     },
     close: () => sink.close()
   }

@@ -1,6 +1,7 @@
 // Client addresses as limit keys: IPv4 per address and per /24; IPv6 per /64 (one host's usual
 // allocation, so rotating inside it buys nothing). Allow and deny lists of CIDRs.
 import ipaddr from 'ipaddr.js'
+import { memoize } from '../infra/memo.js'
 
 export interface ClientAddress {
   /** The address as the limits key it: IPv4 as is, IPv6 as its /64. */
@@ -12,7 +13,10 @@ export interface ClientAddress {
 const V4_SUBNET_BITS = 24
 const V6_PREFIX_BITS = 64
 
-export function addressOf (ip: string): ClientAddress {
+/** An address's limit keys; an attack sends the same few addresses again and again (bounded memo). */
+export const addressOf = memoize(parseAddress, 10_000)
+
+function parseAddress (ip: string): ClientAddress {
   // process() folds IPv4-mapped IPv6 (::ffff:1.2.3.4, seen on dual-stack sockets) back to IPv4.
   const parsed = ipaddr.isValid(ip) ? ipaddr.process(ip) : null
   if (parsed === null) return { ipKey: ip, subnet: ip }

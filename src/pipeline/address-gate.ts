@@ -49,6 +49,9 @@ export interface GateInput extends RequestHead {
 
 export type AddressDecision = (input: GateInput) => AddressRefusal | undefined
 
+// Requests the gate let through, by raw request.
+const passed = new WeakSet<object>()
+
 export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   // What the decision log keeps of a refusal before the body: the body's signals stay unknown.
   function refused (features: EarlyFeatures, rules: RulesVerdict, extra: { limit?: string, drawId?: string }): AttemptState {
@@ -72,6 +75,13 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   }
 
   return function decideAtAddress (input) {
+    const refusal = decide(input)
+    // Decided once per request: below the router (early-refusals.ts), or by the stage.
+    if (refusal === undefined && input.key !== undefined) passed.add(input.key)
+    return refusal
+  }
+
+  function decide (input: GateInput): AddressRefusal | undefined {
     const client = input.client
     if (client.listed === 'allow' || input.hasDeviceToken) return undefined
     const exempt = o.exemptions.of(client.ipKey, '', undefined).ip
@@ -107,7 +117,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
 export function createAddressGate (decide: AddressDecision): onRequestAsyncHookHandler {
   return async function addressGate (request: FastifyRequest): Promise<void> {
     const client = request.client
-    if (client === null) return
+    if (client === null || passed.has(request.raw)) return
     const refusal = decide({ ...headOf(request), client, hasDeviceToken: deviceTokenOf(request) !== undefined })
     if (refusal === undefined) return
     request.attempt = refusal.attempt

@@ -52,8 +52,10 @@ export interface RequestHead {
   headers: IncomingHttpHeaders
 }
 
+// Keyed by the raw request: what the address gate computed below the router (early-refusals.ts)
+// serves the stages after it.
 export const headOf = (request: FastifyRequest): RequestHead =>
-  ({ key: request, path: request.routeOptions.url ?? request.url, method: request.method, headers: request.headers })
+  ({ key: request.raw, path: request.routeOptions.url ?? request.url, method: request.method, headers: request.headers })
 
 const headerFeatureCache = new WeakMap<object, HeaderFeatures>()
 

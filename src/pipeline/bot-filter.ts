@@ -131,7 +131,7 @@ export function createBotFilter (o: BotFilterOptions) {
     const ctx: EvaluationContext = {
       now: o.now(),
       draw: ruleId => {
-        state.drawId = drawIdOf(request)
+        state.drawId = drawIdOf(request.raw)
         return canaryDraw(state.drawId, ruleId)
       }
     }

@@ -53,8 +53,8 @@ export function createEarlyRefusals (o: EarlyRefusalOptions): EarlyRefusals {
     if (client.listed !== null) return false
     const headers = req.headers
     const hasDeviceToken = typeof headers[DEVICE_HEADER] === 'string' || DEVICE_COOKIE_PAIR.test(headers.cookie ?? '')
-    // No key: nothing after this answer reads what the gate computed.
-    const refusal = o.decide({ path: LOGIN_ROUTE, method: 'POST', headers, client, hasDeviceToken })
+    // Keyed by the raw request: if it goes on, the stages find what the gate computed.
+    const refusal = o.decide({ key: req, path: LOGIN_ROUTE, method: 'POST', headers, client, hasDeviceToken })
     if (refusal === undefined) return false
 
     const requestId = requestIdFor(req)

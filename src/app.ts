@@ -1,6 +1,6 @@
 // buildApp: the HTTP wiring, in pipeline order. Components come from components.ts; only
 // server.ts listens.
-import { createServer as createHttpServer, type ServerOptions } from 'node:http'
+import { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyFormbody from '@fastify/formbody'
 import fastifyUnderPressure from '@fastify/under-pressure'
@@ -45,6 +45,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const refuseEarly = createEarlyRefusals({
     decide: parts.guards.decideAtAddress,
     admission: parts.admission,
+    underPressure: () => (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() ?? false,
     lists: { allow: config.allowList, deny: config.denyList },
     clientAddress: createClientAddress(config.trustProxy),
     headers: answerHeaders(),
@@ -54,7 +55,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     log,
     isDraining
   })
-  const app = createServer(config, log, refuseEarly)
+  const app = createServer(config, log)
+  answerEarly(app.server, refuseEarly, log)
   const now = deps.now ?? Date.now
   addStateGauge(metrics, 'lg_maintenance_active', '1 while a maintenance window is active', () => Number(maintenancePhase(parts.maintenance.current(), now()) === 'active'))
   addStateGauge(metrics, 'lg_readmission_share', 'Share of new logins admitted (1 outside a re-admission ramp)', () => parts.admission.ramp().share)
@@ -110,31 +112,28 @@ async function registerAdmin (app: FastifyInstance, config: Config, parts: Compo
 }
 
 /**
- * The HTTP server Fastify would make itself (Fastify's own options, as its getServerInstance
- * applies them), with `lane` answering before the router what it can (early-refusals.ts).
+ * Puts `lane` in front of the request listener Fastify gave its server (early-refusals.ts): what
+ * the lane answers never reaches the router. Servers Fastify adds at listen time (a host name
+ * with several addresses) keep the router alone.
  */
-function serverWith (lane: EarlyRefusals, log: Logger): FastifyServerOptions['serverFactory'] {
-  return (handler, options) => {
-    const server = createHttpServer(options.http as ServerOptions, (req, res) => {
-      try {
-        if (lane(req, res)) return
-      } catch (err) {
-        log.error({ err }, 'early refusal failed; the request goes through the router')
-        if (res.headersSent) return
-      }
-      handler(req, res)
-    })
-    server.keepAliveTimeout = options.keepAliveTimeout as number
-    server.requestTimeout = options.requestTimeout as number
-    server.setTimeout(options.connectionTimeout as number)
-    if ((options.maxRequestsPerSocket as number) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket as number
-    return server
-  }
+function answerEarly (server: Server, lane: EarlyRefusals, log: Logger): void {
+  const listeners = server.listeners('request') as RequestListener[]
+  const route = listeners[0]
+  if (route === undefined || listeners.length !== 1) throw new Error(`expected Fastify's one request listener, found ${listeners.length}`)
+  server.removeListener('request', route)
+  server.on('request', function refuseOrRoute (req: IncomingMessage, res: ServerResponse) {
+    try {
+      if (lane(req, res)) return
+    } catch (err) {
+      log.error({ err }, 'early refusal failed; the request goes through the router')
+      if (res.headersSent) return
+    }
+    route(req, res)
+  })
 }
 
-function createServer (config: Config, log: Logger, lane?: EarlyRefusals) {
+function createServer (config: Config, log: Logger) {
   return Fastify({
-    ...(lane === undefined ? {} : { serverFactory: serverWith(lane, log) }),
     loggerInstance: log as FastifyBaseLogger,
     genReqId: requestIdFor,
     childLoggerFactory: lazyChildLogger as unknown as FastifyServerOptions['childLoggerFactory'],

@@ -27,11 +27,12 @@ const PICKED_KEPT = 1000
 /** Picks the best supported locale from an Accept-Language header (RFC 9110 §12.5.4). */
 export function pickLocale (acceptLanguage: string | undefined): Locale {
   if (!acceptLanguage) return 'en'
-  let locale = pickedLocales.get(acceptLanguage)
+  const considered = acceptLanguage.slice(0, 256)
+  let locale = pickedLocales.get(considered)
   if (locale === undefined) {
-    locale = parseLocale(acceptLanguage)
+    locale = parseLocale(considered)
     if (pickedLocales.size >= PICKED_KEPT) pickedLocales.clear()
-    pickedLocales.set(acceptLanguage, locale)
+    pickedLocales.set(considered, locale)
   }
   return locale
 }
@@ -39,7 +40,7 @@ export function pickLocale (acceptLanguage: string | undefined): Locale {
 function parseLocale (acceptLanguage: string): Locale {
   let best: Locale = 'en'
   let bestQ = 0
-  for (const part of acceptLanguage.slice(0, 256).split(',')) {
+  for (const part of acceptLanguage.split(',')) {
     const [rawTag = '', ...params] = part.trim().split(';')
     const tag = rawTag.trim().toLowerCase()
     const qParam = params.find(p => p.trim().startsWith('q='))

@@ -8,6 +8,8 @@ export type Criticality = 'critical' | 'normal'
 export interface ConcurrencyLimiter {
   /** Resolves with a release function, or with null once `maxWaitMs` passed without a slot. */
   acquire: (criticality: Criticality) => Promise<(() => void) | null>
+  /** Whether acquire would grant a slot at once. */
+  free: (criticality: Criticality) => boolean
   inFlight: () => number
 }
 
@@ -51,9 +53,11 @@ export function createConcurrencyLimiter (o: ConcurrencyOptions): ConcurrencyLim
     }
   }
 
+  const free = (criticality: Criticality) => active < limitFor(criticality) && waiting[criticality].length === 0
+
   return {
     async acquire (criticality) {
-      if (active < limitFor(criticality) && waiting[criticality].length === 0) {
+      if (free(criticality)) {
         active++
         return release()
       }
@@ -71,6 +75,7 @@ export function createConcurrencyLimiter (o: ConcurrencyOptions): ConcurrencyLim
         waiting[criticality].push(waiter)
       })
     },
+    free,
     inFlight: () => active
   }
 }

@@ -4,7 +4,7 @@
 // (see redis-script.ts); in memory in demo mode. Failures are counted up front, like the limits,
 // and taken back on success.
 import { type RedisClient } from '../infra/redis.js'
-import { definePerKeyScript } from '../infra/redis-script.js'
+import { defineItemsScript } from '../infra/redis-items-script.js'
 import { type CountedVelocity } from '../rules/features.js'
 import { createGlobalFailures } from './global-failures.js'
 
@@ -49,74 +49,71 @@ const GLOBAL_WINDOW_MS = 60_000
 
 // Per subject in Redis: one hash for the window's counters (fields a<bucket> and f<bucket>) and
 // one HyperLogLog per bucket for the distinct usernames, under the subject's hash tag (one
-// Cluster slot, which PFCOUNT over the buckets needs). The script names the bucket keys from
-// their prefix, and does its upkeep (dropping old buckets' fields, renewing expiries) only when
-// a bucket starts or the HyperLogLog changed: inside Redis, each command a script calls costs
-// more than the command itself, and most attempts fall in a bucket that has seen the subject.
+// Cluster slot, which PFCOUNT over the buckets needs). The script does its upkeep (dropping old
+// buckets' fields, renewing expiries) only when a bucket starts or the HyperLogLog changed:
+// inside Redis, each command a script calls costs more than the command itself, and most
+// attempts fall in a bucket that has seen the subject. On one node the script names the bucket
+// keys itself (fewer arguments to send); on a Cluster they are declared, so that a slot being
+// migrated is redirected before the script runs.
 // A window hash outlives its last write by the ttl (1.2 windows, 12 buckets): the fields of
 // buckets 10 to 22 back may still be there, and go when the subject's next bucket starts.
 const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 
-// KEYS: the subjects' window hashes. ARGV: the ttl, the current bucket, then per subject: the
-// member to add (or ''), count an attempt (1/0), count a failure (1/0), read the counts (1/0),
-// the prefix of its buckets' HyperLogLog keys. Returns {distinct, attempts, failures} per subject.
+// One subject (an item of the login's call). keys: its window hash, then (on a Cluster) its
+// buckets' HyperLogLogs, newest first. args: the member to add (or ''), count an attempt (1/0),
+// count a failure (1/0), read the counts (1/0), the buckets' key prefix. shared: the ttl, the
+// current bucket. Returns {distinct, attempts, failures}.
 const OBSERVE = `
-local ttl, b, out = ARGV[1], tonumber(ARGV[2]), {}
-for s, window in ipairs(KEYS) do
-  local a = 2 + 5 * (s - 1)
-  local member, hll = ARGV[a + 1], ARGV[a + 5]
-  local fresh = false
-  if ARGV[a + 2] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
-  if ARGV[a + 3] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
-  if fresh then
-    local stale = {}
-    for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
-      stale[#stale + 1] = 'a' .. (b - i)
-      stale[#stale + 1] = 'f' .. (b - i)
-    end
-    redis.call('HDEL', window, unpack(stale))
-    redis.call('EXPIRE', window, ttl)
+local ttl, b = shared[1], tonumber(shared[2])
+local window, member = keys[1], args[1]
+local fresh = false
+if args[2] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
+if args[3] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
+if fresh then
+  local stale = {}
+  for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
+    stale[#stale + 1] = 'a' .. (b - i)
+    stale[#stale + 1] = 'f' .. (b - i)
   end
-  local distinct = 0
-  if member ~= '' then
-    local head = hll .. b
-    if redis.call('PFADD', head, member) == 1 then redis.call('EXPIRE', head, ttl) end
-    local buckets = {}
-    for i = 0, ${BUCKETS - 1} do buckets[i + 1] = hll .. (b - i) end
-    distinct = redis.call('PFCOUNT', unpack(buckets))
-  end
-  local attempts, failures = 0, 0
-  if ARGV[a + 4] == '1' then
-    local fields = {}
-    for i = 0, ${BUCKETS - 1} do
-      fields[i + 1] = 'a' .. (b - i)
-      fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
-    end
-    local counts = redis.call('HMGET', window, unpack(fields))
-    for i = 1, ${BUCKETS} do
-      attempts = attempts + (tonumber(counts[i]) or 0)
-      failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
-    end
-  end
-  out[3 * s - 2], out[3 * s - 1], out[3 * s] = distinct, attempts, failures
+  redis.call('HDEL', window, unpack(stale))
+  redis.call('EXPIRE', window, ttl)
 end
-return out`
+local distinct = 0
+if member ~= '' then
+  local buckets = {}
+  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = keys[i + 2] or (args[5] .. (b - i) .. ':u') end
+  if redis.call('PFADD', buckets[1], member) == 1 then redis.call('EXPIRE', buckets[1], ttl) end
+  distinct = redis.call('PFCOUNT', unpack(buckets))
+end
+local attempts, failures = 0, 0
+if args[4] == '1' then
+  local fields = {}
+  for i = 0, ${BUCKETS - 1} do
+    fields[i + 1] = 'a' .. (b - i)
+    fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
+  end
+  local counts = redis.call('HMGET', window, unpack(fields))
+  for i = 1, ${BUCKETS} do
+    attempts = attempts + (tonumber(counts[i]) or 0)
+    failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
+  end
+end
+return {distinct, attempts, failures}`
 
-// KEYS: window hashes. ARGV: the current bucket. Never creates a key (a field taken below zero
-// is one that was not there: it goes again), never goes below zero.
+// One subject's window hash. shared: the current bucket. Never creates a key (a field taken below
+// zero is one that was not there: it goes again), never goes below zero.
 const UNFAIL = `
-local field = 'f' .. ARGV[1]
-for _, window in ipairs(KEYS) do
-  if redis.call('HINCRBY', window, field, -1) < 0 then redis.call('HDEL', window, field) end
-end
-return 1`
+local field = 'f' .. shared[1]
+if redis.call('HINCRBY', keys[1], field, -1) < 0 then redis.call('HDEL', keys[1], field) end
+return {1}`
 
 export function createVelocity (o: VelocityOptions): Velocity {
   const bucketMs = (o.windowS * 1000) / BUCKETS
   const bucketOf = (at: number) => Math.floor(at / bucketMs)
   // One hash tag per subject: the whole window sits in one Cluster slot for PFCOUNT.
   const windowKey = (subject: string) => `${o.keyPrefix}vel:{${subject}}:w`
-  const bucketsPrefix = (subject: string) => `${o.keyPrefix}vel:{${subject}}:u`
+  // The bucket keys' names: `<prefix>vel:{<subject>}:<bucket>:u`.
+  const bucketsPrefix = (subject: string) => `${o.keyPrefix}vel:{${subject}}:`
   const global = createGlobalFailures(GLOBAL_WINDOW_MS, o.now, o.maxEntries)
   const asSignals = (w: { attempts: number, failureRatio: number }) => ({ globalAttempts: w.attempts, globalFailureRatio: w.failureRatio })
   const countGlobal = () => asSignals(global.attempt())
@@ -124,27 +121,30 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const forgetGlobal = global.forget
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
-  const observe = definePerKeyScript(o.redis, 'lgVelocityObserve', 5, OBSERVE)
-  const unfail = definePerKeyScript(o.redis, 'lgVelocityUnfail', 0, UNFAIL)
+  const cluster = o.redis.isCluster
+  const observe = defineItemsScript(o.redis, 'lgVelocityObserve', { keys: cluster ? 1 + BUCKETS : 1, args: 5, reply: 3 }, 2, OBSERVE)
+  const unfail = defineItemsScript(o.redis, 'lgVelocityUnfail', { keys: 1, args: 0, reply: 1 }, 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
   const flag = (on: boolean) => on ? 1 : 0
+  const keysOf = (subject: string, b: number) => {
+    const keys = [windowKey(subject)]
+    if (cluster) for (let i = 0; i < BUCKETS; i++) keys.push(`${bucketsPrefix(subject)}${b - i}:u`)
+    return keys
+  }
 
   return {
     async observe (s) {
+      const b = bucketOf(o.now())
       // Per subject: the member, count an attempt, a failure, read the counts. IPv6: the /64 is the address already.
       const subjects: Array<[string, string, boolean, boolean, boolean]> = [[`ip:${s.ipKey}`, s.userKey, true, true, true]]
       if (s.subnet !== s.ipKey) subjects.push([`net:${s.subnet}`, s.userKey, true, true, true])
       if (s.deviceKey !== undefined) subjects.push([`dev:${s.deviceKey}`, s.userKey, false, false, false])
       subjects.push([`user:${s.userKey}`, '', true, false, true])
-      const args: Array<string | number> = []
-      for (const [subject, member, attempt, failure, counts] of subjects) args.push(member, flag(attempt), flag(failure), flag(counts), bucketsPrefix(subject))
-      let reply: unknown[]
-      try {
-        reply = await observe(subjects.map(([subject]) => windowKey(subject)), [ttl, bucketOf(o.now())], args)
-      } catch {
-        return null
-      }
-      const read = (i: number) => [Number(reply[3 * i]), Number(reply[3 * i + 1]), Number(reply[3 * i + 2])]
+      const replies = await observe(subjects.map(([subject, member, attempt, failure, counts]) =>
+        ({ keys: keysOf(subject, b), args: [member, flag(attempt), flag(failure), flag(counts), bucketsPrefix(subject)] })), [ttl, b])
+      // Any subject Redis failed: the attempt is answered as the store's outage.
+      if (replies.some(r => r instanceof Error)) return null
+      const read = (i: number) => (replies[i] as unknown[]).map(Number)
       const ip = read(0)
       const subnet = s.subnet === s.ipKey ? ip : read(1)
       const device = s.deviceKey === undefined ? [0, 0, 0] : read(subjects.length - 2)
@@ -157,7 +157,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
     async notFailure (s) {
       global.notFailure()
       const subjects = s.subnet === s.ipKey ? [`ip:${s.ipKey}`] : [`ip:${s.ipKey}`, `net:${s.subnet}`]
-      await unfail(subjects.map(windowKey), [bucketOf(o.now())], []).catch(() => undefined)
+      await unfail(subjects.map(subject => ({ keys: [windowKey(subject)], args: [] })), [bucketOf(o.now())])
     }
   }
 }

@@ -19,21 +19,6 @@ export function defineScript (redis: RedisClient, name: string, numberOfKeys: nu
   return async (keys, args) => await command.call(redis, ...keys, ...args)
 }
 
-/** Keys, the args shared by all of them, then `stride` args per key in key order. */
-export type PerKeyScript = (keys: readonly string[], shared: ReadonlyArray<string | number>, perKey: ReadonlyArray<string | number>) => Promise<unknown[]>
-
-/**
- * A script whose body loops over its keys (KEYS[i], with args ARGV[#shared + (i - 1) * stride + j])
- * and returns one flat array: on one node ONE call for all the keys, on a Cluster one call per
- * key (keys of different subjects sit in different slots), the replies joined in key order.
- */
-export function definePerKeyScript (redis: RedisClient, name: string, stride: number, lua: string): PerKeyScript {
-  const script = defineScript(redis, name, 1, lua)
-  if (!redis.isCluster) return async (keys, shared, perKey) => keys.length === 0 ? [] : await script(keys, [...shared, ...perKey]) as unknown[]
-  return async (keys, shared, perKey) => (await Promise.all(keys.map(async (key, i) =>
-    await script([key], [...shared, ...perKey.slice(i * stride, (i + 1) * stride)]) as unknown[]))).flat()
-}
-
 type Command = (...a: Array<string | number>) => Promise<unknown>
 
 function commandOf (redis: RedisClient, name: string): Command {

@@ -13,8 +13,15 @@ export interface ClientAddress {
 const V4_SUBNET_BITS = 24
 const V6_PREFIX_BITS = 64
 
-/** An address's limit keys; an attack sends the same few addresses again and again (bounded memo). */
-export const addressOf = memoize(parseAddress, 10_000)
+// An attack sends the same few addresses again and again. Only what can be an IP is kept: behind
+// a trusted proxy the address is whatever X-Forwarded-For said.
+const MAX_ADDRESS_CHARS = 64
+const remembered = memoize(parseAddress, 10_000)
+
+/** An address's limit keys. */
+export function addressOf (ip: string): ClientAddress {
+  return ip.length <= MAX_ADDRESS_CHARS ? remembered(ip) : parseAddress(ip)
+}
 
 function parseAddress (ip: string): ClientAddress {
   // process() folds IPv4-mapped IPv6 (::ffff:1.2.3.4, seen on dual-stack sockets) back to IPv4.

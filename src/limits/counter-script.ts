@@ -2,11 +2,11 @@
 // as RateLimiterRedis's script (a fixed window from the first point), so rate-limiter-flexible
 // still reads, blocks and deletes the counter. Written here so that all the counters a login
 // changes go to Redis as one script call (one per counter on a Cluster), where
-// rate-limiter-flexible sends an EVALSHA of its own per counter. While Redis fails, each
-// counter's insurance limiter answers, as rate-limiter-flexible's would.
+// rate-limiter-flexible sends an EVALSHA of its own per counter. A counter Redis fails, alone or
+// with the rest, is answered by its insurance limiter, as rate-limiter-flexible's would.
 import { type RateLimiterRes } from 'rate-limiter-flexible'
 import { type RedisClient } from '../infra/redis.js'
-import { definePerKeyScript } from '../infra/redis-script.js'
+import { defineItemsScript } from '../infra/redis-items-script.js'
 import { type Counter, increment, insuranceOf } from './counter.js'
 
 export interface CounterChange {
@@ -25,42 +25,36 @@ export interface Counted {
 /** The counts after the changes, in order (a reset or refund reads -1 ms). Never throws for Redis' sake. */
 export type ChangeCounters = (changes: readonly CounterChange[]) => Promise<Counted[]>
 
-// KEYS: the counters. ARGV per key: the change ('reset' or points), the window in seconds.
-// Returns {consumed, ms left} per key. A count creates the key with the window as its expiry; a
-// refund never creates one and never leaves a key at zero or below (deleted: the next count
-// starts a fresh window, as with no key). Two commands per count and one per refund, where
-// rate-limiter-flexible's script takes three: inside Redis, each command a script calls costs
-// more than the command itself.
+// One counter (an item of the login's call): keys[1], args: the change ('reset' or points), the
+// window in seconds. Returns {consumed, ms left}. A count creates the key with the window as its
+// expiry; a refund never creates one and never leaves a key at zero or below (deleted: the next
+// count starts a fresh window, as with no key). Two commands per count and one or two per refund,
+// where rate-limiter-flexible's script takes three: inside Redis, each command a script calls
+// costs more than the command itself.
 const CHANGE = `
-local out = {}
-for i, k in ipairs(KEYS) do
-  local change, duration = ARGV[2 * i - 1], ARGV[2 * i]
-  local consumed, ttl = 0, -1
-  if change == 'reset' then
-    redis.call('DEL', k)
-  elseif tonumber(change) < 0 then
-    consumed = redis.call('DECRBY', k, -tonumber(change))
-    if consumed <= 0 then
-      redis.call('DEL', k)
-      consumed = 0
-    end
-  else
-    consumed = redis.call('INCRBY', k, change)
-    if consumed == tonumber(change) then
-      redis.call('EXPIRE', k, duration)
-      ttl = 1000 * duration
-    else
-      ttl = redis.call('PTTL', k)
-      if ttl == -1 then
-        redis.call('EXPIRE', k, duration)
-        ttl = 1000 * duration
-      end
-    end
-  end
-  out[2 * i - 1] = consumed
-  out[2 * i] = ttl
+local k, change, duration = keys[1], args[1], args[2]
+if change == 'reset' then
+  redis.call('DEL', k)
+  return {0, -1}
 end
-return out`
+change = tonumber(change)
+if change < 0 then
+  local left = redis.call('DECRBY', k, -change)
+  if left > 0 then return {left, -1} end
+  redis.call('DEL', k)
+  return {0, -1}
+end
+local consumed = redis.call('INCRBY', k, change)
+if consumed == change then
+  redis.call('EXPIRE', k, duration)
+  return {consumed, 1000 * duration}
+end
+local ttl = redis.call('PTTL', k)
+if ttl == -1 then
+  redis.call('EXPIRE', k, duration)
+  ttl = 1000 * duration
+end
+return {consumed, ttl}`
 
 const counted = (res: RateLimiterRes | undefined): Counted => ({ consumed: res?.consumedPoints ?? 0, msBeforeNext: res?.msBeforeNext ?? -1 })
 
@@ -73,28 +67,19 @@ export async function changeThrough (limiter: Counter, key: string, change: Coun
   return counted(change >= 0 ? await increment(limiter, key) : await limiter.reward(key, -change))
 }
 
-// Redis could not be asked: each counter's insurance limiter answers.
-const insured = async (changes: readonly CounterChange[]): Promise<Counted[]> =>
-  await Promise.all(changes.map(async c => await changeThrough(insuranceOf(c.counter) ?? c.counter, c.key, c.change)))
+// Redis could not be asked: the counter's insurance limiter answers.
+const insured = async (c: CounterChange): Promise<Counted> => await changeThrough(insuranceOf(c.counter) ?? c.counter, c.key, c.change)
 
 export function createCounterScript (redis: RedisClient): ChangeCounters {
-  const script = definePerKeyScript(redis, 'lgCountersChange', 2, CHANGE)
+  const script = defineItemsScript(redis, 'lgCountersChange', { keys: 1, args: 2, reply: 2 }, 0, CHANGE)
   return async changes => {
-    if (changes.length === 0) return []
     // rate-limiter-flexible's rejectIfRedisNotReady: no command while disconnected.
-    if (redis.status !== 'ready') return await insured(changes)
-    const keys: string[] = []
-    const args: Array<string | number> = []
-    for (const c of changes) {
-      keys.push(c.counter.getKey(c.key))
-      args.push(c.change, c.durationS)
-    }
-    let reply: unknown[]
-    try {
-      reply = await script(keys, [], args)
-    } catch {
-      return await insured(changes)
-    }
-    return changes.map((_, i) => ({ consumed: Number(reply[2 * i]), msBeforeNext: Number(reply[2 * i + 1]) }))
+    if (redis.status !== 'ready') return await Promise.all(changes.map(insured))
+    const replies = await script(changes.map(c => ({ keys: [c.counter.getKey(c.key)], args: [c.change, c.durationS] })), [])
+    // Each counter Redis failed falls to its insurance alone; the others stand as Redis counted them.
+    return await Promise.all(changes.map(async (c, i) => {
+      const reply = replies[i]
+      return reply === undefined || reply instanceof Error ? await insured(c) : { consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) }
+    }))
   }
 }

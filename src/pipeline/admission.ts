@@ -32,8 +32,8 @@ export interface Admission {
   /** The ramp in force, if any, and the share of new logins it admits. */
   ramp: () => { startedAt: number | undefined, share: number }
   inFlight: () => number
-  /** No maintenance window active and no re-admission ramp in force: nothing sheds a new login. */
-  steady: () => boolean
+  /** A new login would be admitted at once: no maintenance window, no re-admission ramp, a slot free. */
+  wouldAdmit: () => boolean
 }
 
 export function createAdmission (o: AdmissionOptions): Admission {
@@ -87,10 +87,10 @@ export function createAdmission (o: AdmissionOptions): Admission {
     },
     backendRecovered (at) { recoveredAt = at },
     inFlight: () => o.slots.inFlight(),
-    steady () {
+    wouldAdmit () {
       const now = o.now()
       const window = o.maintenance.current()
-      return !(window !== null && maintenancePhase(window, now) === 'active') && rampStart(window, now) === undefined
+      return !(window !== null && maintenancePhase(window, now) === 'active') && rampStart(window, now) === undefined && o.slots.free('normal')
     },
     ramp () {
       const now = o.now()

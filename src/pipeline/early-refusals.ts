@@ -7,9 +7,10 @@
 //
 // The answer, its metrics and its decision-log line are the pipeline's own. Whatever the
 // pipeline might answer differently goes on to Fastify: another route or method, a listed
-// address, a device token (its body may change the budgets), a maintenance window or a
-// re-admission ramp (admission answers first). Refusals here hold no admission slot, and log one
-// line ("request refused") instead of Fastify's request lines.
+// address, a device token (its body may change the budgets), and any request that admission or
+// load shedding would hold or refuse first (maintenance, a re-admission ramp, no free slot, the
+// process under pressure). Refusals here log one line ("request refused") instead of Fastify's
+// request lines.
 import { type IncomingMessage, type ServerResponse } from 'node:http'
 import { type Logger } from 'pino'
 import { type Metrics } from '../infra/metrics.js'
@@ -22,12 +23,14 @@ import { type AddressLists, identifyClient } from './identify-client.js'
 
 export const LOGIN_ROUTE = '/auth/login'
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
-// As conservative as the cookie parser is lenient: any `did` cookie goes to the full path.
+// Broader than @fastify/cookie's parser on purpose: what it might read a device token from goes on.
 const DEVICE_COOKIE_PAIR = /(?:^|;)\s*did\s*=/
 
 export interface EarlyRefusalOptions {
   decide: AddressDecision
-  admission: Pick<Admission, 'steady'>
+  admission: Pick<Admission, 'wouldAdmit'>
+  /** @fastify/under-pressure's verdict (false where it is not registered). */
+  underPressure: () => boolean
   lists: AddressLists
   clientAddress: (req: IncomingMessage) => string | undefined
   /** Headers every answer carries (security headers, Cache-Control). */
@@ -48,15 +51,17 @@ export function createEarlyRefusals (o: EarlyRefusalOptions): EarlyRefusals {
     if (req.method !== 'POST' || (req.url !== LOGIN_ROUTE && !req.url?.startsWith(`${LOGIN_ROUTE}?`))) return false
     const started = performance.now()
     const ip = o.clientAddress(req)
-    if (ip === undefined || !o.admission.steady()) return false
+    if (ip === undefined || o.underPressure() || !o.admission.wouldAdmit()) return false
     const client = identifyClient(ip, o.lists)
-    if (client.listed !== null) return false
     const headers = req.headers
-    const hasDeviceToken = typeof headers[DEVICE_HEADER] === 'string' || DEVICE_COOKIE_PAIR.test(headers.cookie ?? '')
+    // Whatever might be a device token goes to the router, which parses cookies as @fastify/cookie does.
+    if (client.listed !== null || typeof headers[DEVICE_HEADER] === 'string' || DEVICE_COOKIE_PAIR.test(headers.cookie ?? '')) return false
     // Keyed by the raw request: if it goes on, the stages find what the gate computed.
-    const refusal = o.decide({ key: req, path: LOGIN_ROUTE, method: 'POST', headers, client, hasDeviceToken })
+    const refusal = o.decide({ key: req, path: LOGIN_ROUTE, method: 'POST', headers, client, hasDeviceToken: false })
     if (refusal === undefined) return false
 
+    // Decided (and counted): from here on the lane answers. Nothing below is known to throw; if it
+    // did, the router would answer instead and count the refusal a second time.
     const requestId = requestIdFor(req)
     const problem = toProblem(refusal.error, { requestId, locale: pickLocale(headers['accept-language']), instance: LOGIN_ROUTE, typeBase: o.typeBase })
     const body = JSON.stringify(problem.body)

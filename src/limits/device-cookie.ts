@@ -3,7 +3,7 @@
 // counted under its device's own budget, so an attacker behind the same NAT cannot lock the
 // user out. It names the user only by a keyed hash.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { memoize } from '../infra/memo.js'
+import { memoizePerSecret } from '../infra/memo.js'
 import { randomToken } from '../infra/random-token.js'
 
 export const DEVICE_COOKIE = 'did'
@@ -18,16 +18,8 @@ interface DevicePayload {
 }
 
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(data).digest('base64url')
-// Per secret (one in a process; tests make several): a user's binding is asked for at every login.
-const bindingMemos = new Map<string, (userKey: string) => string>()
-function userBinding (secret: string, userKey: string): string {
-  let bindingOf = bindingMemos.get(secret)
-  if (bindingOf === undefined) {
-    bindingOf = memoize(key => mac(secret, `user:${key}`).slice(0, 22), 10_000)
-    bindingMemos.set(secret, bindingOf)
-  }
-  return bindingOf(userKey)
-}
+// A user's binding is asked for at every login: remembered (bounded).
+const userBinding = memoizePerSecret((secret, userKey) => mac(secret, `user:${userKey}`).slice(0, 22), 10_000)
 
 export function signDeviceCookie (secret: string, userKey: string, now: number, deviceId = randomToken(16)): string {
   const payload: DevicePayload = { u: userBinding(secret, userKey), d: deviceId, t: Math.floor(now / 1000) }

@@ -65,10 +65,10 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   }
 
   // A complete login: consecutive failures of the user there reset, the address learns a success.
-  function complete (subject: LimitSubject, keys: readonly LimitKey[], refunds: readonly LimitKey[], log: Logger): Promise<void> {
+  async function complete (subject: LimitSubject, keys: readonly LimitKey[], refunds: readonly LimitKey[], log: Logger): Promise<void> {
     const resets = keys.filter(k => limits[k.name].resetOnSuccess)
     // Only complete logins make an address "shared": a stuffing run's password hits must not.
-    return Promise.all([counters.settle(refunds, resets), o.shared.recordSuccess(subject.ipKey, subject.userKey)].map(settled(log))).then(() => undefined)
+    await Promise.all([counters.settle(refunds, resets), o.shared.recordSuccess(subject.ipKey, subject.userKey)].map(settled(log)))
   }
 
   async function verdictOn (observations: Observation[], ipKey: string, log: Logger, options: JudgeOptions): Promise<{ verdict: Exclude<Verdict, { kind: 'need_shared_status' }>, shared: boolean }> {

@@ -77,7 +77,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   return function decideAtAddress (input) {
     const refusal = decide(input)
     // Decided once per request: below the router (early-refusals.ts), or by the stage.
-    if (refusal === undefined && input.key !== undefined) passed.add(input.key)
+    if (refusal === undefined) passed.add(input.key)
     return refusal
   }
 

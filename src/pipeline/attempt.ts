@@ -45,8 +45,8 @@ export type HeaderFeatures = Pick<RequestFeatures, 'path' | 'method' | 'ip' | 'i
 
 /** A request as the stages before the body see it: a Fastify request, or a raw one (see early-refusals.ts). */
 export interface RequestHead {
-  /** Identifies the request for what its stages share (features, the canary draw); none when no later stage runs. */
-  key?: object
+  /** The raw request: what its stages share (features, the canary draw) is kept by it. */
+  key: object
   path: string
   method: string
   headers: IncomingHttpHeaders
@@ -61,10 +61,10 @@ const headerFeatureCache = new WeakMap<object, HeaderFeatures>()
 
 /** Computed once per request: the address gate and the bot filter both read them. */
 export function headerFeaturesOf (head: RequestHead, client: ClientIdentity): HeaderFeatures {
-  let features = head.key === undefined ? undefined : headerFeatureCache.get(head.key)
+  let features = headerFeatureCache.get(head.key)
   if (features === undefined) {
     features = { path: head.path, method: head.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(head.headers) }
-    if (head.key !== undefined) headerFeatureCache.set(head.key, features)
+    headerFeatureCache.set(head.key, features)
   }
   return features
 }
@@ -75,8 +75,7 @@ const drawIds = new WeakMap<object, string>()
  * The attempt's canary draw id, made when a canary rule first needs it: the address gate and the
  * bot filter draw from the same one, so that a canary acts on its share once, not twice.
  */
-export function drawIdOf (key: object | undefined): string {
-  if (key === undefined) return randomUUID()
+export function drawIdOf (key: object): string {
   let id = drawIds.get(key)
   if (id === undefined) drawIds.set(key, id = randomUUID())
   return id

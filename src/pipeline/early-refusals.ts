@@ -19,7 +19,7 @@ import { pickLocale, refusalLogFields, toProblem } from '../problem-details.js'
 import { type AddressDecision } from './address-gate.js'
 import { type Admission } from './admission.js'
 import { type Attempts, DEVICE_HEADER } from './attempt.js'
-import { type AddressLists, identifyClient } from './identify-client.js'
+import { type AddressLists, identifyRaw } from './identify-client.js'
 
 export const LOGIN_ROUTE = '/auth/login'
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
@@ -52,7 +52,7 @@ export function createEarlyRefusals (o: EarlyRefusalOptions): EarlyRefusals {
     const started = performance.now()
     const ip = o.clientAddress(req)
     if (ip === undefined || o.underPressure() || !o.admission.wouldAdmit()) return false
-    const client = identifyClient(ip, o.lists)
+    const client = identifyRaw(req, ip, o.lists)
     const headers = req.headers
     // Whatever might be a device token goes to the router, which parses cookies as @fastify/cookie does.
     if (client.listed !== null || typeof headers[DEVICE_HEADER] === 'string' || DEVICE_COOKIE_PAIR.test(headers.cookie ?? '')) return false

@@ -22,9 +22,19 @@ export function identifyClient (ip: string, lists: AddressLists): ClientIdentity
   return { ip, listed, ...addressOf(ip) }
 }
 
+// Clients identified below the router (early-refusals.ts), by raw request: the stage reuses them.
+const identified = new WeakMap<object, ClientIdentity>()
+
+/** identifyClient for a raw request the router may see next (then the stage takes it as is). */
+export function identifyRaw (req: IncomingMessage, ip: string, lists: AddressLists): ClientIdentity {
+  const client = identifyClient(ip, lists)
+  identified.set(req, client)
+  return client
+}
+
 export function createIdentifyClient (lists: AddressLists): onRequestAsyncHookHandler {
   return async function identify (request) {
-    request.client = identifyClient(request.ip, lists)
+    request.client = identified.get(request.raw) ?? identifyClient(request.ip, lists)
     if (request.client.listed === 'deny') throw new GatewayError('request_blocked', { logFields: { reason: 'deny_list' } })
   }
 }

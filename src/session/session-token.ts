@@ -3,7 +3,7 @@
 // eviction, checking and revoking stay atomic. The tag is keyed with the gateway secret, so a
 // token does not tell who owns it. Only the token's SHA-256 is stored.
 import { createHash, createHmac } from 'node:crypto'
-import { memoize } from '../infra/memo.js'
+import { memoizePerSecret } from '../infra/memo.js'
 import { randomToken } from '../infra/random-token.js'
 
 const TAG_LENGTH = 16 // 96 bits of SHA-256: collisions between users are out of reach
@@ -15,17 +15,9 @@ export interface ParsedToken {
   id: string
 }
 
-// Per secret (one in a process; tests make several): a user's tag is asked for at every login.
-const tagMemos = new Map<string, (userId: string) => string>()
-
-export function userTag (secret: string, userId: string): string {
-  let tagOf = tagMemos.get(secret)
-  if (tagOf === undefined) {
-    tagOf = memoize(id => createHmac('sha256', secret).update(`session-user:${id}`).digest('base64url').slice(0, TAG_LENGTH), 10_000)
-    tagMemos.set(secret, tagOf)
-  }
-  return tagOf(userId)
-}
+/** A user's tag is asked for at every login: remembered (bounded). */
+export const userTag = memoizePerSecret((secret, userId) =>
+  createHmac('sha256', secret).update(`session-user:${userId}`).digest('base64url').slice(0, TAG_LENGTH), 10_000)
 
 export function newSessionToken (secret: string, userId: string): ParsedToken & { token: string } {
   const tag = userTag(secret, userId)

@@ -2,6 +2,14 @@
 // expiring token bound to the client's address; the client finds a number whose SHA-256 with the
 // token starts with `difficulty` zero bits. Verifying is stateless apart from remembering used
 // tokens, so a solution passes once.
+//
+// A token is `<body>.<signature>.<sequence>`. The signed body (address, expiry second,
+// difficulty, a random nonce) is the same for every puzzle an address gets within one second, so
+// it is signed once per second and address; each puzzle appends its own sequence number, so that
+// everyone behind one NAT still gets a puzzle of their own (single use is by nonce and sequence).
+// The sequence needs no signature: changing it makes another puzzle, to be solved from scratch,
+// which is no more than asking the gateway for one. During an attack this keeps an HMAC, a JSON
+// document and a random draw off every refusal.
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 
 export interface PowChallenge {
@@ -26,6 +34,7 @@ interface TokenBody {
 }
 
 export type PowCheck =
+  /** `nonce`: what makes the puzzle single-use (the signed nonce and the sequence). */
   | { ok: true, nonce: string, expiresAt: number, forGlobal: boolean }
   | { ok: false, reason: 'malformed' | 'forged' | 'expired' | 'foreign' | 'unsolved' }
 
@@ -43,19 +52,34 @@ function bind (secret: string, ipKey: string): string {
   return binding
 }
 
+// The signed part last issued to an address (and whether it was for the replica-wide share).
+const signedParts = new Map<string, { secret: string, x: number, prefix: string, expiresAt: string }>()
+let sequence = 0
+const SEQUENCE = /^[0-9a-z]{1,11}$/
+
 export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number, forGlobal = false): PowChallenge {
-  // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL per refusal.
-  const body: TokenBody = { a: bind(secret, ipKey), x: Math.floor((now + ttlMs) / 1000), d: difficulty, n: randomUUID(), ...(forGlobal ? { g: 1 as const } : {}) }
-  const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
-  const token = `${encoded}.${mac(secret, encoded)}`
-  return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: new Date(body.x * 1000).toISOString(), respondWith: `X-Challenge-Response: pow ${token}:<solution>` }
+  const x = Math.floor((now + ttlMs) / 1000)
+  const slot = forGlobal ? `g:${difficulty}:${ipKey}` : `${difficulty}:${ipKey}`
+  let part = signedParts.get(slot)
+  if (part === undefined || part.x !== x || part.secret !== secret) {
+    // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL.
+    const body: TokenBody = { a: bind(secret, ipKey), x, d: difficulty, n: randomUUID(), ...(forGlobal ? { g: 1 as const } : {}) }
+    const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
+    part = { secret, x, prefix: `${encoded}.${mac(secret, encoded)}.`, expiresAt: new Date(x * 1000).toISOString() }
+    signedParts.delete(slot) // re-inserted at the young end
+    signedParts.set(slot, part)
+    if (signedParts.size > BINDINGS_KEPT) signedParts.delete(signedParts.keys().next().value as string)
+  }
+  sequence = sequence >= Number.MAX_SAFE_INTEGER ? 0 : sequence + 1
+  const token = part.prefix + sequence.toString(36)
+  return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: part.expiresAt, respondWith: `X-Challenge-Response: pow ${token}:<solution>` }
 }
 
 /** Checks `<token>:<solution>` (the part after "pow "). Pure: the caller makes it single-use by the nonce. */
 export function checkPow (secret: string, answer: string, ipKey: string, now: number): PowCheck {
   const [token = '', solution = '', ...rest] = answer.split(':')
-  const [encoded = '', signature = ''] = token.split('.')
-  if (rest.length > 0 || !/^[0-9a-zA-Z]{1,32}$/.test(solution) || encoded === '' || signature === '') return { ok: false, reason: 'malformed' }
+  const [encoded = '', signature = '', seq = '', ...more] = token.split('.')
+  if (rest.length > 0 || more.length > 0 || !/^[0-9a-zA-Z]{1,32}$/.test(solution) || encoded === '' || signature === '' || !SEQUENCE.test(seq)) return { ok: false, reason: 'malformed' }
   const expected = Buffer.from(mac(secret, encoded))
   const given = Buffer.from(signature)
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'forged' }
@@ -63,7 +87,7 @@ export function checkPow (secret: string, answer: string, ipKey: string, now: nu
   if (body.x * 1000 <= now) return { ok: false, reason: 'expired' }
   if (body.a !== bind(secret, ipKey)) return { ok: false, reason: 'foreign' }
   if (leadingZeroBits(createHash('sha256').update(`${token}:${solution}`).digest()) < body.d) return { ok: false, reason: 'unsolved' }
-  return { ok: true, nonce: body.n, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
+  return { ok: true, nonce: `${body.n}.${seq}`, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
 }
 
 export function leadingZeroBits (digest: Buffer): number {

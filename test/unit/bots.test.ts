@@ -117,8 +117,21 @@ describe('proof of work', () => {
     const c = issuePow(secret, 'a', now, 20, 60_000)
     const [body = '', mac = ''] = c.token.split('.')
     const easier = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), d: 1 })).toString('base64url')
-    expect(checkPow(secret, `${easier}.${mac}:0`, 'a', now)).toEqual({ ok: false, reason: 'forged' })
+    expect(checkPow(secret, `${easier}.${mac}.1:0`, 'a', now)).toEqual({ ok: false, reason: 'forged' })
+    expect(checkPow(secret, `${body}.${mac}:0`, 'a', now)).toEqual({ ok: false, reason: 'malformed' })
+    expect(checkPow(secret, `${body}.${mac}.A-1:0`, 'a', now)).toEqual({ ok: false, reason: 'malformed' })
     const wrong = ['0', '1', '2', '3'].find(s => checkPow(secret, `${c.token}:${s}`, 'a', now).ok === false)
     expect(checkPow(secret, `${c.token}:${wrong}`, 'a', now)).toEqual({ ok: false, reason: 'unsolved' })
+  })
+
+  it('gives every puzzle for one address its own nonce, even within a second (people behind one NAT)', () => {
+    const puzzles = Array.from({ length: 3 }, () => issuePow(secret, '198.51.100.7', now, 16, 60_000))
+    const nonces = puzzles.map(c => checkPow(secret, `${c.token}:${solvePow(c.token, 16)}`, '198.51.100.7', now)).map(r => r.ok ? r.nonce : r.reason)
+    expect(new Set(nonces).size).toBe(3)
+    expect(nonces.every(n => /^[0-9a-f-]{36}\.[0-9a-z]+$/.test(n))).toBe(true)
+    // Another sequence on the same signed part is another puzzle: one solution does not answer both.
+    const [first, second] = puzzles as [typeof puzzles[0], typeof puzzles[0]]
+    const solution = solvePow(first.token, 16)
+    expect(checkPow(secret, `${second.token}:${solution}`, '198.51.100.7', now)).toEqual({ ok: false, reason: 'unsolved' })
   })
 })

@@ -64,13 +64,13 @@ export function toProblem (err: unknown, ctx: ProblemContext): Problem {
     headers['retry-after'] = String(seconds)
     params.retryAfter = seconds
   }
-  const localParams = Object.fromEntries(Object.entries(extras.localParams ?? {}).map(([k, v]) => [k, v[ctx.locale]]))
+  const localParams = extras.localParams === undefined ? undefined : Object.fromEntries(Object.entries(extras.localParams).map(([k, v]) => [k, v[ctx.locale]]))
   const body: Record<string, unknown> = {
     type: ctx.typeBase + code,
     // RFC 9457 §3.1.3: title does not change between occurrences of the same type.
     title: spec.title[ctx.locale],
     status,
-    detail: fillTemplate(spec.detail[ctx.locale], { ...params, ...localParams }),
+    detail: fillTemplate(spec.detail[ctx.locale], localParams === undefined ? params : { ...params, ...localParams }),
     instance: ctx.instance,
     code,
     requestId: ctx.requestId,
@@ -87,6 +87,7 @@ function causeOf (err: unknown): string | undefined {
 }
 
 function fillTemplate (template: string, params: Record<string, unknown>): string {
+  if (!template.includes('{')) return template // most details have no placeholder (and no edge spaces)
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = params[name]
     return typeof value === 'string' || typeof value === 'number' ? String(value) : whole

@@ -13,12 +13,12 @@ import { type Metrics } from '../infra/metrics.js'
 import { type Exemptions } from '../limits/exemptions.js'
 import { type LimitGuard } from '../limits/limit-guard.js'
 import { type Limits } from '../limits/limit-policy.js'
-import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
-import { canaryDraw, decideEarly, type EarlyFeatures } from '../rules/rule-engine.js'
+import { type RequestFeatures, type RulesVerdict } from '../rules/features.js'
+import { canaryDraw, decideEarly, type EarlyFeatures, VELOCITY_FIELDS, type VelocityField } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
 import { type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, headOf, NO_RULES, type RequestHead } from './attempt.js'
 import { type ClientIdentity } from './identify-client.js'
-import { countRules, keepsGlobalCount, ruleRefusal, unknownOf } from './bot-filter.js'
+import { countRules, keepsGlobalCount, ruleRefusal, unknownSignalsOf } from './bot-filter.js'
 import { limitRefusal } from './rate-limit.js'
 
 export interface AddressGateOptions {
@@ -53,12 +53,48 @@ export type AddressDecision = (input: GateInput) => AddressRefusal | undefined
 const passed = new WeakSet<object>()
 
 export function createAddressDecision (o: AddressGateOptions): AddressDecision {
-  // What the decision log keeps of a refusal before the body: the body's signals stay unknown.
+  // The features before the body, in one object of a fixed shape (an attack makes thousands a
+  // second): velocity signals not known yet are present as undefined, which the rules read as unknown.
+  function features (input: GateInput, client: ClientIdentity): EarlyFeatures {
+    const h = headerFeaturesOf(input, client)
+    const known = o.snapshots.known(client.ipKey, client.subnet)
+    const global = o.velocity.peekGlobal()
+    return {
+      path: h.path,
+      method: h.method,
+      ip: h.ip,
+      ipKey: h.ipKey,
+      subnet: h.subnet,
+      headers: h.headers,
+      userAgent: h.userAgent,
+      ua: h.ua,
+      anomalies: h.anomalies,
+      honeypot: undefined,
+      trustedDevice: false, // no device token came with it
+      userKey: '',
+      velocity: {
+        usernamesPerIp: known.usernamesPerIp,
+        usernamesPerDevice: known.usernamesPerDevice,
+        failureRatioPerIp: known.failureRatioPerIp,
+        attemptsPerIp: known.attemptsPerIp,
+        attemptsPerUsername: known.attemptsPerUsername,
+        usernamesPerSubnet: known.usernamesPerSubnet,
+        failureRatioPerSubnet: known.failureRatioPerSubnet,
+        attemptsPerSubnet: known.attemptsPerSubnet,
+        globalAttempts: global.globalAttempts,
+        globalFailureRatio: global.globalFailureRatio
+      }
+    }
+  }
+
+  // What the decision log keeps of a refusal before the body: the body's signals stay unknown,
+  // recorded as 0 and named in `unknownSignals`.
   function refused (features: EarlyFeatures, rules: RulesVerdict, extra: { limit?: string, drawId?: string }): AttemptState {
     const { ipKey, subnet } = features
-    const known = features.velocity
+    const unknown = unknownSignalsOf(features.velocity)
+    const velocity = features.velocity as Record<VelocityField, number | undefined>
+    for (const field of VELOCITY_FIELDS) velocity[field] ??= 0
     features.honeypot = false
-    features.velocity = { ...NO_VELOCITY, globalAttempts: 0, globalFailureRatio: 0, ...known }
     return {
       subject: { ipKey, subnet, userKey: '' },
       velocitySubject: { ipKey, subnet, userKey: '' },
@@ -68,7 +104,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
       challengeSolved: false,
       decidedEarly: true,
       beforeBody: true,
-      unknownSignals: [...unknownOf(known), 'honeypot'],
+      unknownSignals: unknown,
       ...(extra.limit === undefined ? {} : { limit: extra.limit }),
       ...(extra.drawId === undefined ? {} : { drawId: extra.drawId })
     }
@@ -86,15 +122,8 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
     if (client.listed === 'allow' || input.hasDeviceToken) return undefined
     const exempt = o.exemptions.of(client.ipKey, '', undefined).ip
     const known = o.guard.knownAddressBlock(client.ipKey, client.subnet, exempt)
-    const features = (): EarlyFeatures => ({
-      ...headerFeaturesOf(input, client),
-      honeypot: undefined,
-      trustedDevice: false, // no device token came with it
-      userKey: '',
-      velocity: { ...o.snapshots.known(client.ipKey, client.subnet), ...o.velocity.peekGlobal() }
-    })
     if (known !== undefined) {
-      return { error: limitRefusal(known, o.gate, client.ipKey, { beforeBody: true }, o.limits), attempt: refused(features(), NO_RULES, { limit: known.limit.name }) }
+      return { error: limitRefusal(known, o.gate, client.ipKey, { beforeBody: true }, o.limits), attempt: refused(features(input, client), NO_RULES, { limit: known.limit.name }) }
     }
     if (exempt) return undefined
     let drawId: string | undefined // the bot filter's draw too, and recorded for replay
@@ -102,7 +131,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
       drawId = drawIdOf(input.key)
       return canaryDraw(drawId, ruleId)
     }
-    const early = features()
+    const early = features(input, client)
     const verdict = decideEarly(o.rules.current().rules, early, { now: o.now(), draw })
     // A challenge answer needs its check (one Redis command): the bot filter has it.
     if (verdict === undefined || (verdict.action === 'challenge' && typeof input.headers[CHALLENGE_HEADER] === 'string')) return undefined

@@ -18,7 +18,7 @@ import { type LimitGuard } from '../limits/limit-guard.js'
 import { type Limits } from '../limits/limit-policy.js'
 import { loginBodyOf } from '../login/login-schema.js'
 import { NO_VELOCITY, type RequestFeatures, type RulesVerdict } from '../rules/features.js'
-import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals, VELOCITY_FIELDS } from '../rules/rule-engine.js'
+import { canaryDraw, decideEarly, type EvaluationContext, evaluateRules, usesGlobalSignals, VELOCITY_FIELDS, type VelocityField } from '../rules/rule-engine.js'
 import { type RulesState } from '../rules/rules-state.js'
 import { type Attempts, type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, headOf, NO_RULES } from './attempt.js'
 import { limitRefusal } from './rate-limit.js'
@@ -45,6 +45,19 @@ export interface BotFilterOptions {
 /** The velocity signals missing from an early reading, as the decision log names them. */
 export function unknownOf (known: Partial<RequestFeatures['velocity']>): string[] {
   return VELOCITY_FIELDS.filter(f => known[f] === undefined).map(f => `velocity.${f}`)
+}
+
+// A refusal before the body names what it was decided without; an attack repeats the same few
+// combinations thousands of times a second, so each list is made once (and shared, frozen).
+const unknownLists = new Map<number, readonly string[]>()
+
+/** The velocity signals still unknown, and `honeypot` (the body was never read). */
+export function unknownSignalsOf (known: Partial<RequestFeatures['velocity']>): string[] {
+  let mask = 0
+  for (let i = 0; i < VELOCITY_FIELDS.length; i++) if (known[VELOCITY_FIELDS[i] as VelocityField] === undefined) mask |= 1 << i
+  let list = unknownLists.get(mask)
+  if (list === undefined) unknownLists.set(mask, list = Object.freeze([...unknownOf(known), 'honeypot']))
+  return list as string[]
 }
 
 export function countRules (metrics: Metrics, verdict: RulesVerdict): void {

@@ -11,7 +11,7 @@ import { type RequestFeatures, type RuleAction, type RuleMode, type RulesVerdict
 import type { CompiledRules } from './rules-file.js'
 
 type Flag = 'bot' | 'missing' | 'malformed' | 'browser' | 'honeypot' | 'trustedDevice'
-type VelocityField = keyof RequestFeatures['velocity']
+export type VelocityField = keyof RequestFeatures['velocity']
 type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq'
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number]
 

@@ -128,6 +128,17 @@ export interface AttemptOptions {
   now: () => number
 }
 
+// During an attack thousands of decision lines a second share their millisecond: one ISO string each.
+let isoMs = Number.NaN
+let iso = ''
+function timeOf (ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms
+    iso = new Date(ms).toISOString()
+  }
+  return iso
+}
+
 export function createAttempts (o: AttemptOptions): Attempts {
   return {
     async succeeded (request, complete) {
@@ -186,7 +197,7 @@ export function createAttempts (o: AttemptOptions): Attempts {
       ...(state.decidedEarly ? { early: true } : {}),
       ...(state.beforeBody ? { beforeBody: true } : {}),
       ...(state.unknownSignals ? { unknown: state.unknownSignals } : {}),
-      time: new Date(o.now()).toISOString(),
+      time: timeOf(o.now()),
       user,
       features: state.features,
       verdict: state.rules,

@@ -62,7 +62,7 @@ export function createContext (options: ResolvedOptions, stack: Stack, recorder:
       }
       const target = spec.target ?? 'gateway'
       recorder.setPhase(phases.length)
-      const record: PhaseRecord = { name: spec.name, target, start: recorder.now(), end: recorder.now(), loads: [], cpu: {} }
+      const record: PhaseRecord = { index: phases.length, name: spec.name, target, start: recorder.now(), end: recorder.now(), loads: [], cpu: {} }
       phases.push(record)
       const cpuBefore = await cpuSnapshot(stack.pids())
       record.start = recorder.now()

@@ -130,7 +130,17 @@ export interface PhaseFigures {
 
 /** One phase's throughput and latency, optionally for one class only (pure). */
 export function phaseFigures (responses: readonly ResponseRecord[], phase: number, durationMs: number, cls?: TrafficClass): PhaseFigures {
-  const rows = responses.filter(r => r.phase === phase && r.step !== 'idle' && (cls === undefined || r.cls === cls))
+  return figuresOf(responses.filter(r => r.phase === phase && r.step !== 'idle' && (cls === undefined || r.cls === cls)), durationMs)
+}
+
+/** The figures of several phases taken as one (slices of one measurement): their answers over their summed time (pure). */
+export function pooledFigures (responses: readonly ResponseRecord[], phases: ReadonlyArray<{ index: number, start: number, end: number }>): PhaseFigures {
+  const indices = new Set(phases.map(p => p.index))
+  const durationMs = phases.reduce((sum, p) => sum + (p.end - p.start), 0)
+  return figuresOf(responses.filter(r => indices.has(r.phase) && r.step !== 'idle'), durationMs)
+}
+
+function figuresOf (rows: readonly ResponseRecord[], durationMs: number): PhaseFigures {
   const good = rows.filter(r => r.outcome === 'success' || r.outcome === 'progress').length
   const blocked = rows.filter(r => r.outcome === 'blocked').length
   return {

@@ -28,6 +28,8 @@ export interface PhaseSpec {
 }
 
 export interface PhaseRecord {
+  /** Its position among the run's phases: the `phase` of its answers in the recorder. */
+  index: number
   name: string
   target: Target
   /** ms on the recorder's clock. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { classifyAnswer, type Step, type TrafficClass } from '../../bench/measure/classify.js'
-import { computeFigures, latencyWithin, machineCeilingRatio, phaseFigures } from '../../bench/measure/figures.js'
+import { computeFigures, latencyWithin, machineCeilingRatio, phaseFigures, pooledFigures } from '../../bench/measure/figures.js'
 import { type FlowRecord, type ResponseRecord } from '../../bench/measure/recorder.js'
 import { latencyStats, percentile } from '../../bench/measure/stats.js'
 import { buildTimeline, recoveryAfter, type TimelinePoint } from '../../bench/measure/timeline.js'
@@ -63,6 +63,20 @@ describe('the figures of a run', () => {
     const rows = [row(100, 'honest', 200, 'authenticated', { latencyMs: 4 }), row(200, 'honest', 200, 'authenticated', { latencyMs: 8, phase: 1 }), row(300, 'honest', 429, 'too_many_attempts', { latencyMs: 2, phase: 1 })]
     expect(phaseFigures(rows, 1, 2000)).toMatchObject({ answers: 2, rps: 1, goodShare: 0.5, blockedShare: 0.5 })
     expect(latencyWithin(rows, 'honest', 150, 250).max).toBe(8)
+  })
+
+  it('pools slices of one measurement: their answers over their summed time, their latencies together', () => {
+    const rows = [
+      row(100, 'honest', 200, 'authenticated', { latencyMs: 4, phase: 0 }),
+      row(1100, 'honest', 200, 'authenticated', { latencyMs: 6, phase: 1 }),
+      row(2100, 'honest', 200, 'authenticated', { latencyMs: 40, phase: 2 }),
+      row(2200, 'honest', 200, 'authenticated', { latencyMs: 8, phase: 2 }),
+      row(2300, 'honest', 200, 'idle', { latencyMs: 90, phase: 2, step: 'idle' })
+    ]
+    // Slices 0 and 2 (one measurement), slice 1 (the other side) left out.
+    const pooled = pooledFigures(rows, [{ index: 0, start: 0, end: 1000 }, { index: 2, start: 2000, end: 2500 }])
+    expect(pooled).toMatchObject({ answers: 3, rps: 2, goodShare: 1 })
+    expect(pooled.latency.max).toBe(40)
   })
 
   it('takes nearest-rank percentiles', () => {

@@ -32,7 +32,7 @@ function report (): Report {
     options: { durationS: 3, model: { kind: 'open', rate: 10 }, remote: false, target: 'http://127.0.0.1:1', gateway: 'node --import tsx src/server.ts' },
     gatewayEnv: { LOG_LEVEL: 'warn', GATEWAY_SECRET: '[redacted]' },
     overrides: { LOG_LEVEL: 'warn: info logs cost CPU' },
-    phases: [{ name: 'attack', target: 'gateway', start: 0, end: 3000, loads: [{ cls: 'honest', connections: 2, rate: 10, sent: 20, errors: 0, timeouts: 0 }], cpu: { gateway: 0.5, bench: 0.2 } }],
+    phases: [{ index: 0, name: 'attack', target: 'gateway', start: 0, end: 3000, loads: [{ cls: 'honest', connections: 2, rate: 10, sent: 20, errors: 0, timeouts: 0 }], cpu: { gateway: 0.5, bench: 0.2 } }],
     faults: [{ label: 'backend brownout', start: 1000, end: 2000 }],
     figures,
     recoveries: [{ label: 'backend brownout', baseline: 1, worst: 0.5, seconds: null }],

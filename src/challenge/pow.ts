@@ -9,7 +9,10 @@
 // everyone behind one NAT still gets a puzzle of their own (single use is by nonce and sequence).
 // The sequence needs no signature: changing it makes another puzzle, to be solved from scratch,
 // which is no more than asking the gateway for one. During an attack this keeps an HMAC, a JSON
-// document and a random draw off every refusal.
+// document and a random draw off every refusal. A puzzle offered for a refusal kept in the
+// replica-wide failure share (`g`) is the exception: its solution takes one refusal back out of
+// the share, so it is signed alone and passes once by its nonce, whatever its sequence (else one
+// kept refusal could be solved out many times over).
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 
 export interface PowChallenge {
@@ -52,23 +55,37 @@ function bind (secret: string, ipKey: string): string {
   return binding
 }
 
-// The signed part last issued to an address (and whether it was for the replica-wide share).
-const signedParts = new Map<string, { secret: string, x: number, prefix: string, expiresAt: string }>()
+interface SignedPart {
+  secret: string
+  x: number
+  /** `<body>.<signature>.`: the sequence follows. */
+  prefix: string
+  expiresAt: string
+}
+
+// The signed part last issued to an address, by difficulty and address.
+const signedParts = new Map<string, SignedPart>()
 let sequence = 0
 const SEQUENCE = /^[0-9a-z]{1,11}$/
 
+function signedPart (secret: string, ipKey: string, x: number, difficulty: number, forGlobal: boolean): SignedPart {
+  // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL.
+  const body: TokenBody = { a: bind(secret, ipKey), x, d: difficulty, n: randomUUID(), ...(forGlobal ? { g: 1 as const } : {}) }
+  const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
+  return { secret, x, prefix: `${encoded}.${mac(secret, encoded)}.`, expiresAt: new Date(x * 1000).toISOString() }
+}
+
 export function issuePow (secret: string, ipKey: string, now: number, difficulty: number, ttlMs: number, forGlobal = false): PowChallenge {
   const x = Math.floor((now + ttlMs) / 1000)
-  const slot = forGlobal ? `g:${difficulty}:${ipKey}` : `${difficulty}:${ipKey}`
-  let part = signedParts.get(slot)
+  const slot = `${difficulty}:${ipKey}`
+  let part = forGlobal ? undefined : signedParts.get(slot)
   if (part === undefined || part.x !== x || part.secret !== secret) {
-    // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL.
-    const body: TokenBody = { a: bind(secret, ipKey), x, d: difficulty, n: randomUUID(), ...(forGlobal ? { g: 1 as const } : {}) }
-    const encoded = Buffer.from(JSON.stringify(body)).toString('base64url')
-    part = { secret, x, prefix: `${encoded}.${mac(secret, encoded)}.`, expiresAt: new Date(x * 1000).toISOString() }
-    signedParts.delete(slot) // re-inserted at the young end
-    signedParts.set(slot, part)
-    if (signedParts.size > BINDINGS_KEPT) signedParts.delete(signedParts.keys().next().value as string)
+    part = signedPart(secret, ipKey, x, difficulty, forGlobal)
+    if (!forGlobal) {
+      signedParts.delete(slot) // re-inserted at the young end
+      signedParts.set(slot, part)
+      if (signedParts.size > BINDINGS_KEPT) signedParts.delete(signedParts.keys().next().value as string)
+    }
   }
   sequence = sequence >= Number.MAX_SAFE_INTEGER ? 0 : sequence + 1
   const token = part.prefix + sequence.toString(36)
@@ -87,7 +104,7 @@ export function checkPow (secret: string, answer: string, ipKey: string, now: nu
   if (body.x * 1000 <= now) return { ok: false, reason: 'expired' }
   if (body.a !== bind(secret, ipKey)) return { ok: false, reason: 'foreign' }
   if (leadingZeroBits(createHash('sha256').update(`${token}:${solution}`).digest()) < body.d) return { ok: false, reason: 'unsolved' }
-  return { ok: true, nonce: `${body.n}.${seq}`, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
+  return { ok: true, nonce: body.g === 1 ? body.n : `${body.n}.${seq}`, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
 }
 
 export function leadingZeroBits (digest: Buffer): number {

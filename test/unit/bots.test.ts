@@ -134,4 +134,19 @@ describe('proof of work', () => {
     const solution = solvePow(first.token, 16)
     expect(checkPow(secret, `${second.token}:${solution}`, '198.51.100.7', now)).toEqual({ ok: false, reason: 'unsolved' })
   })
+
+  it('passes a puzzle for the replica-wide share once, whatever sequence it is given', () => {
+    const a = issuePow(secret, '198.51.100.7', now, 8, 60_000, true)
+    const b = issuePow(secret, '198.51.100.7', now, 8, 60_000, true)
+    const nonceOf = (token: string) => {
+      const r = checkPow(secret, `${token}:${solvePow(token, 8)}`, '198.51.100.7', now)
+      return r.ok && r.forGlobal ? r.nonce : r
+    }
+    const variant = a.token.replace(/\.[0-9a-z]+$/, '.zz9')
+    expect(variant).not.toBe(a.token)
+    // Another sequence on its signed part is the same puzzle for single use: one nonce.
+    expect(nonceOf(variant)).toBe(nonceOf(a.token))
+    // Each such puzzle is signed alone: two of them never share a nonce.
+    expect(nonceOf(b.token)).not.toBe(nonceOf(a.token))
+  })
 })

@@ -3,17 +3,18 @@
 // token starts with `difficulty` zero bits. Verifying is stateless apart from remembering used
 // tokens, so a solution passes once.
 //
-// A token is `<body>.<signature>.<sequence>`. The signed body (address, expiry second,
+// A token is `<body>.<signature>.<suffix>`. The signed body (address, expiry second,
 // difficulty, a random nonce) is the same for every puzzle an address gets within one second, so
-// it is signed once per second and address; each puzzle appends its own sequence number, so that
-// everyone behind one NAT still gets a puzzle of their own (single use is by nonce and sequence).
-// The sequence needs no signature: changing it makes another puzzle, to be solved from scratch,
-// which is no more than asking the gateway for one. During an attack this keeps an HMAC, a JSON
-// document and a random draw off every refusal. A puzzle offered for a refusal kept in the
-// replica-wide failure share (`g`) is the exception: its solution takes one refusal back out of
-// the share, so it is signed alone and passes once by its nonce, whatever its sequence (else one
-// kept refusal could be solved out many times over).
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+// it is signed once per second and address; each puzzle appends its own random suffix, so that
+// everyone behind one NAT still gets a puzzle of their own (single use is by nonce and suffix).
+// The suffix is random, not a counter: a guessable one would let a neighbour behind the same
+// address solve and spend someone else's puzzle first. It needs no signature: changing it makes
+// another puzzle, to be solved from scratch, which is no more than asking the gateway for one.
+// During an attack this keeps an HMAC and a JSON document off every refusal. A puzzle offered for
+// a refusal kept in the replica-wide failure share (`g`) is the exception: its solution takes one
+// refusal back out of the share, so it is signed alone and passes once by its nonce, whatever its
+// suffix (else one kept refusal could be solved out many times over).
+import { createHash, createHmac, randomFillSync, randomUUID, timingSafeEqual } from 'node:crypto'
 
 export interface PowChallenge {
   type: 'pow'
@@ -37,7 +38,7 @@ interface TokenBody {
 }
 
 export type PowCheck =
-  /** `nonce`: what makes the puzzle single-use (the signed nonce and the sequence). */
+  /** `nonce`: what makes the puzzle single-use (the signed nonce and the suffix). */
   | { ok: true, nonce: string, expiresAt: number, forGlobal: boolean }
   | { ok: false, reason: 'malformed' | 'forged' | 'expired' | 'foreign' | 'unsolved' }
 
@@ -58,15 +59,27 @@ function bind (secret: string, ipKey: string): string {
 interface SignedPart {
   secret: string
   x: number
-  /** `<body>.<signature>.`: the sequence follows. */
+  /** `<body>.<signature>.`: the suffix follows. */
   prefix: string
   expiresAt: string
 }
 
 // The signed part last issued to an address, by difficulty and address.
 const signedParts = new Map<string, SignedPart>()
-let sequence = 0
-const SEQUENCE = /^[0-9a-z]{1,11}$/
+// 64 random bits per puzzle, from a pooled buffer: one call into OpenSSL per 512 puzzles.
+const SUFFIX_BYTES = 8
+const suffixPool = Buffer.alloc(SUFFIX_BYTES * 512)
+let suffixAt = suffixPool.length
+function randomSuffix (): string {
+  if (suffixAt >= suffixPool.length) {
+    randomFillSync(suffixPool)
+    suffixAt = 0
+  }
+  suffixAt += SUFFIX_BYTES
+  return suffixPool.toString('hex', suffixAt - SUFFIX_BYTES, suffixAt)
+}
+// What a client may send back as the suffix (any, as long as it solved that very token).
+const SUFFIX = /^[0-9a-z]{1,16}$/
 
 function signedPart (secret: string, ipKey: string, x: number, difficulty: number, forGlobal: boolean): SignedPart {
   // randomUUID draws from a pooled entropy buffer: 122 random bits without a call into OpenSSL.
@@ -87,16 +100,15 @@ export function issuePow (secret: string, ipKey: string, now: number, difficulty
       if (signedParts.size > BINDINGS_KEPT) signedParts.delete(signedParts.keys().next().value as string)
     }
   }
-  sequence = sequence >= Number.MAX_SAFE_INTEGER ? 0 : sequence + 1
-  const token = part.prefix + sequence.toString(36)
+  const token = part.prefix + randomSuffix()
   return { type: 'pow', algorithm: 'sha256', difficulty, token, expiresAt: part.expiresAt, respondWith: `X-Challenge-Response: pow ${token}:<solution>` }
 }
 
 /** Checks `<token>:<solution>` (the part after "pow "). Pure: the caller makes it single-use by the nonce. */
 export function checkPow (secret: string, answer: string, ipKey: string, now: number): PowCheck {
   const [token = '', solution = '', ...rest] = answer.split(':')
-  const [encoded = '', signature = '', seq = '', ...more] = token.split('.')
-  if (rest.length > 0 || more.length > 0 || !/^[0-9a-zA-Z]{1,32}$/.test(solution) || encoded === '' || signature === '' || !SEQUENCE.test(seq)) return { ok: false, reason: 'malformed' }
+  const [encoded = '', signature = '', suffix = '', ...more] = token.split('.')
+  if (rest.length > 0 || more.length > 0 || !/^[0-9a-zA-Z]{1,32}$/.test(solution) || encoded === '' || signature === '' || !SUFFIX.test(suffix)) return { ok: false, reason: 'malformed' }
   const expected = Buffer.from(mac(secret, encoded))
   const given = Buffer.from(signature)
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'forged' }
@@ -104,7 +116,7 @@ export function checkPow (secret: string, answer: string, ipKey: string, now: nu
   if (body.x * 1000 <= now) return { ok: false, reason: 'expired' }
   if (body.a !== bind(secret, ipKey)) return { ok: false, reason: 'foreign' }
   if (leadingZeroBits(createHash('sha256').update(`${token}:${solution}`).digest()) < body.d) return { ok: false, reason: 'unsolved' }
-  return { ok: true, nonce: body.g === 1 ? body.n : `${body.n}.${seq}`, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
+  return { ok: true, nonce: body.g === 1 ? body.n : `${body.n}.${suffix}`, expiresAt: body.x * 1000, forGlobal: body.g === 1 }
 }
 
 export function leadingZeroBits (digest: Buffer): number {

@@ -37,7 +37,7 @@ export interface AttemptState {
   /** Refused from its headers alone: the body was never read (see address-gate.ts). */
   beforeBody?: boolean
   /** For an early refusal, the signals it was decided without (`velocity.<field>`, `honeypot`). */
-  unknownSignals?: string[]
+  unknownSignals?: readonly string[]
 }
 
 /** What the rules see of a request before its body: where it comes from and its header signals. */

@@ -52,12 +52,12 @@ export function unknownOf (known: Partial<RequestFeatures['velocity']>): string[
 const unknownLists = new Map<number, readonly string[]>()
 
 /** The velocity signals still unknown, and `honeypot` (the body was never read). */
-export function unknownSignalsOf (known: Partial<RequestFeatures['velocity']>): string[] {
+export function unknownSignalsOf (known: Partial<RequestFeatures['velocity']>): readonly string[] {
   let mask = 0
   for (let i = 0; i < VELOCITY_FIELDS.length; i++) if (known[VELOCITY_FIELDS[i] as VelocityField] === undefined) mask |= 1 << i
   let list = unknownLists.get(mask)
   if (list === undefined) unknownLists.set(mask, list = Object.freeze([...unknownOf(known), 'honeypot']))
-  return list as string[]
+  return list
 }
 
 export function countRules (metrics: Metrics, verdict: RulesVerdict): void {

@@ -13,7 +13,7 @@ export interface DecisionRecord {
   /** Refused from the headers alone: no user, and the honeypot and device were not known. */
   beforeBody?: boolean
   /** Signals an early refusal was decided without: their values in `features` mean nothing. */
-  unknown?: string[]
+  unknown?: readonly string[]
   time: string
   /** e.g. "a***e": enough for support staff to recognise, not to name. */
   user: string

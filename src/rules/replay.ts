@@ -13,7 +13,7 @@ export interface ReplayRecord {
   /** The canary draw's seed; older logs have none and draw from the request id. */
   drawId?: string
   /** An early refusal's signals that were not known (see DecisionRecord.unknown). */
-  unknown?: string[]
+  unknown?: readonly string[]
   /** ISO 8601; replay judges expiry at this time. */
   time: string
   features: RequestFeatures

@@ -128,14 +128,17 @@ describe('proof of work', () => {
     const puzzles = Array.from({ length: 3 }, () => issuePow(secret, '198.51.100.7', now, 16, 60_000))
     const nonces = puzzles.map(c => checkPow(secret, `${c.token}:${solvePow(c.token, 16)}`, '198.51.100.7', now)).map(r => r.ok ? r.nonce : r.reason)
     expect(new Set(nonces).size).toBe(3)
-    expect(nonces.every(n => /^[0-9a-f-]{36}\.[0-9a-z]+$/.test(n))).toBe(true)
-    // Another sequence on the same signed part is another puzzle: one solution does not answer both.
+    expect(nonces.every(n => /^[0-9a-f-]{36}\.[0-9a-f]{16}$/.test(n))).toBe(true)
+    // Random, not counted: someone behind the same address cannot work out the next one.
+    const [s1 = 0n, s2 = 0n, s3 = 0n] = puzzles.map(c => BigInt(`0x${c.token.split('.')[2] ?? ''}`))
+    expect([s2 - s1, s3 - s2].every(d => d > 1_000_000n || d < -1_000_000n)).toBe(true)
+    // Another suffix on the same signed part is another puzzle: one solution does not answer both.
     const [first, second] = puzzles as [typeof puzzles[0], typeof puzzles[0]]
     const solution = solvePow(first.token, 16)
     expect(checkPow(secret, `${second.token}:${solution}`, '198.51.100.7', now)).toEqual({ ok: false, reason: 'unsolved' })
   })
 
-  it('passes a puzzle for the replica-wide share once, whatever sequence it is given', () => {
+  it('passes a puzzle for the replica-wide share once, whatever suffix it is given', () => {
     const a = issuePow(secret, '198.51.100.7', now, 8, 60_000, true)
     const b = issuePow(secret, '198.51.100.7', now, 8, 60_000, true)
     const nonceOf = (token: string) => {
@@ -144,7 +147,7 @@ describe('proof of work', () => {
     }
     const variant = a.token.replace(/\.[0-9a-z]+$/, '.zz9')
     expect(variant).not.toBe(a.token)
-    // Another sequence on its signed part is the same puzzle for single use: one nonce.
+    // Another suffix on its signed part is the same puzzle for single use: one nonce.
     expect(nonceOf(variant)).toBe(nonceOf(a.token))
     // Each such puzzle is signed alone: two of them never share a nonce.
     expect(nonceOf(b.token)).not.toBe(nonceOf(a.token))

@@ -79,7 +79,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
       : {})
   })
   const rules = await createRulesState({ redis, keyPrefix, file: config.RULES_FILE ?? DEFAULT_RULES_FILE, shadowOnly: config.rulesShadowOnly, pollMs: 1000, log, now })
-  const decisions = createDecisionLog({ target: config.DECISION_LOG, maxBytes: config.DECISION_LOG_MAX_BYTES, keepInMemory: 1000 })
+  const decisions = createDecisionLog({ target: config.DECISION_LOG, maxBytes: config.DECISION_LOG_MAX_BYTES, keepInMemory: 1000, keepPerSecond: 50, now })
   const audit = createNdjsonSink(config.AUDIT_LOG, config.DECISION_LOG_MAX_BYTES)
   const exemptions = createExemptions({ redis, keyPrefix, audit, pollMs: 1000, now })
   await exemptions.refresh()

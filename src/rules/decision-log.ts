@@ -45,18 +45,35 @@ export interface DecisionLogOptions {
   target: string
   maxBytes: number
   keepInMemory: number
+  /** At most this many decisions of each second go to memory (the sink still gets them all). */
+  keepPerSecond: number
+  now: () => number
 }
 
 export function createDecisionLog (o: DecisionLogOptions): DecisionLog {
-  // A circular buffer: an attack's refusals are recorded thousands of times a second.
+  // A circular buffer. An attack's refusals come thousands a second: all kept, they would turn
+  // the ring over in a fraction of a second, and each record still in it at a scavenge costs the
+  // garbage collector a copy (a fifth of a refusal's cost, measured). So each second keeps its
+  // first keepPerSecond decisions: every one at ordinary rates, and the last minutes of an attack
+  // rather than its last tenth of a second.
   const ring: DecisionRecord[] = []
   let next = 0
+  let second = -1
+  let keptThisSecond = 0
   const sink = createNdjsonSink(o.target, o.maxBytes)
   return {
     record (decision) {
       if (o.keepInMemory > 0) {
-        ring[next] = decision
-        next = (next + 1) % o.keepInMemory
+        const now = Math.floor(o.now() / 1000)
+        if (now !== second) {
+          second = now
+          keptThisSecond = 0
+        }
+        if (keptThisSecond < o.keepPerSecond) {
+          keptThisSecond++
+          ring[next] = decision
+          next = (next + 1) % o.keepInMemory
+        }
       }
       sink.write(decision)
     },

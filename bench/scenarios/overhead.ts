@@ -28,6 +28,12 @@ const blockedAddresses = (connections: number): LoadSpec[] =>
   [{ cls: 'stuffing', connections, makeAgent: c => createStuffingAgent({ random: seededRandom(900 + c), addresses: BLOCKED, knownUsernames: [], knownShare: 0 }) }]
 // prom-client samples the event loop with a 10 ms timer; its percentiles include that interval.
 const EVENT_LOOP_RESOLUTION_MS = 10
+// A loaded slice starts a fresh open-model load generator (new connections, instances staggered
+// in): its first seconds measure that start, not the gateway at 80%. Samples cover the second
+// before them, so those of the first LOADED_SKIP_MS are left out, and the slices are long enough
+// to keep three samples each.
+const LOADED_SKIP_MS = 2000
+const LOADED_SLICE_S = 5
 // Blocks of ip_attempts last until its 60 s window ends: the rejection slices, and the direct
 // ones between them, must fit inside.
 const MAX_REJECTION_S = 45
@@ -119,7 +125,7 @@ export const overhead: Scenario = {
     const loadedSlice = async (slice: PhaseRecord, turn: number) => {
       const rate = model.kind === 'open' ? model.rate : Math.max(1, Math.round(phaseFigures(responses, slice.index, slice.end - slice.start).rps * 0.8))
       rates.push(rate)
-      return await ctx.phase({ name: `gateway at 80% of its maximum (${turn}/${SLICES})`, durationS: d / SLICES, loads: kit.loads(HONEST, { kind: 'open', rate }) })
+      return await ctx.phase({ name: `gateway at 80% of its maximum (${turn}/${SLICES})`, durationS: Math.max(d / SLICES, LOADED_SLICE_S), loads: kit.loads(HONEST, { kind: 'open', rate }) })
     }
     const { result: login, cost: loginCost } = await redisCost(ctx, async () => await alternate(ctx, 'full login path', d / SLICES, direct, () => kit.loads(HONEST, closed), loadedSlice), spanOf, idle)
     const ref = phaseFigures(responses, reference.index, reference.end - reference.start)
@@ -226,8 +232,7 @@ function overheadExtras (ctx: ScenarioContext, m: Measured): Extras {
 }
 
 function eventLoop (ctx: ScenarioContext, m: Measured, at80: ReturnType<typeof phaseFigures>): Extras {
-  // The first second of a slice still carries the previous slice's load: skip it.
-  const within = (t: number) => m.phases.login.then.some(p => t >= p.start + 1000 && t <= p.end)
+  const within = (t: number) => m.phases.login.then.some(p => t >= p.start + LOADED_SKIP_MS && t <= p.end)
   const raw = ctx.samples().filter(s => within(s.t) && s.eventLoopP99Ms !== undefined).map(s => s.eventLoopP99Ms ?? 0)
   const rss = ctx.samples().map(s => s.rssMb ?? 0)
   return {

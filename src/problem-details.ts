@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http'
 import { type Socket } from 'node:net'
 import { type FastifyError, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type FieldError, GatewayError, isProblemCode, type Locale, PROBLEMS, type ProblemCode } from './errors.js'
+import { memoize } from './infra/memo.js'
 
 export interface ProblemContext {
   requestId: string
@@ -21,20 +22,11 @@ export interface Problem {
 }
 
 // Clients send a handful of distinct Accept-Language values: each is parsed once (bounded).
-const pickedLocales = new Map<string, Locale>()
-const PICKED_KEPT = 1000
+const pickedLocale = memoize(parseLocale, 1000)
 
 /** Picks the best supported locale from an Accept-Language header (RFC 9110 §12.5.4). */
 export function pickLocale (acceptLanguage: string | undefined): Locale {
-  if (!acceptLanguage) return 'en'
-  const considered = acceptLanguage.slice(0, 256)
-  let locale = pickedLocales.get(considered)
-  if (locale === undefined) {
-    locale = parseLocale(considered)
-    if (pickedLocales.size >= PICKED_KEPT) pickedLocales.clear()
-    pickedLocales.set(considered, locale)
-  }
-  return locale
+  return acceptLanguage ? pickedLocale(acceptLanguage.slice(0, 256)) : 'en'
 }
 
 function parseLocale (acceptLanguage: string): Locale {

@@ -15,6 +15,7 @@
 // refusal back out of the share, so it is signed alone and passes once by its nonce, whatever its
 // suffix (else one kept refusal could be solved out many times over).
 import { createHash, createHmac, randomFillSync, randomUUID, timingSafeEqual } from 'node:crypto'
+import { memoizePerSecret } from '../infra/memo.js'
 
 export interface PowChallenge {
   type: 'pow'
@@ -44,17 +45,9 @@ export type PowCheck =
 
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(`pow:${data}`).digest('base64url')
 
-// A refused address is usually refused again and again: its binding is kept (bounded, oldest out).
+// A refused address is usually refused again and again: its binding is kept (bounded).
 const BINDINGS_KEPT = 10_000
-const bindings = new Map<string, { secret: string, binding: string }>()
-function bind (secret: string, ipKey: string): string {
-  const kept = bindings.get(ipKey)
-  if (kept?.secret === secret) return kept.binding
-  const binding = mac(secret, `addr:${ipKey}`).slice(0, 16)
-  bindings.set(ipKey, { secret, binding })
-  if (bindings.size > BINDINGS_KEPT) bindings.delete(bindings.keys().next().value as string)
-  return binding
-}
+const bind = memoizePerSecret((secret, ipKey) => mac(secret, `addr:${ipKey}`).slice(0, 16), BINDINGS_KEPT)
 
 interface SignedPart {
   secret: string

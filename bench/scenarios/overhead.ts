@@ -75,25 +75,25 @@ interface Paired {
   direct: PhaseRecord[]
   gateway: PhaseRecord[]
   /** Slices that followed each gateway slice (the login path at 80% of what that slice measured). */
-  then: PhaseRecord[]
+  after: PhaseRecord[]
 }
 
 /**
  * `SLICES` turns of the direct backend then the gateway, `sliceS` each (the loads are made per
- * slice), and after each gateway slice, `then` if given.
+ * slice), and after each gateway slice, `after` if given (a slice of its own).
  */
-async function alternate (ctx: ScenarioContext, name: string, sliceS: number, direct: () => LoadSpec[], gateway: () => LoadSpec[], then?: (slice: PhaseRecord, turn: number) => Promise<PhaseRecord>): Promise<Paired> {
-  const paired: Paired = { direct: [], gateway: [], then: [] }
+async function alternate (ctx: ScenarioContext, name: string, sliceS: number, direct: () => LoadSpec[], gateway: () => LoadSpec[], after?: (slice: PhaseRecord, turn: number) => Promise<PhaseRecord>): Promise<Paired> {
+  const paired: Paired = { direct: [], gateway: [], after: [] }
   for (let i = 1; i <= SLICES; i++) {
     paired.direct.push(await ctx.phase({ name: `direct backend (${name}, ${i}/${SLICES})`, durationS: sliceS, target: 'backend', loads: direct() }))
     const slice = await ctx.phase({ name: `gateway: ${name} (${i}/${SLICES})`, durationS: sliceS, loads: gateway() })
     paired.gateway.push(slice)
-    if (then !== undefined) paired.then.push(await then(slice, i))
+    if (after !== undefined) paired.after.push(await after(slice, i))
   }
   return paired
 }
 
-const slicesOf = (p: Paired): PhaseRecord[] => [...p.direct, ...p.gateway, ...p.then]
+const slicesOf = (p: Paired): PhaseRecord[] => [...p.direct, ...p.gateway, ...p.after]
 
 /** From the first slice's start to the last one's end. */
 const spanOf = (p: Paired): number => Math.max(...slicesOf(p).map(s => s.end)) - Math.min(...slicesOf(p).map(s => s.start))
@@ -131,7 +131,7 @@ export const overhead: Scenario = {
     const ref = phaseFigures(responses, reference.index, reference.end - reference.start)
     const dir = pooledFigures(responses, login.direct)
     const gw = pooledFigures(responses, login.gateway)
-    const at80 = pooledFigures(responses, login.then)
+    const at80 = pooledFigures(responses, login.after)
     // Stuffing from three addresses with a browser's headers (no bot filter involved): a second
     // of it exhausts ip_attempts, then every request comes from an address already blocked.
     await ctx.warmUp({ name: 'block three addresses', durationS: 1, loads: blockedAddresses(3) })
@@ -232,7 +232,7 @@ function overheadExtras (ctx: ScenarioContext, m: Measured): Extras {
 }
 
 function eventLoop (ctx: ScenarioContext, m: Measured, at80: ReturnType<typeof phaseFigures>): Extras {
-  const within = (t: number) => m.phases.login.then.some(p => t >= p.start + LOADED_SKIP_MS && t <= p.end)
+  const within = (t: number) => m.phases.login.after.some(p => t >= p.start + LOADED_SKIP_MS && t <= p.end)
   const raw = ctx.samples().filter(s => within(s.t) && s.eventLoopP99Ms !== undefined).map(s => s.eventLoopP99Ms ?? 0)
   const rss = ctx.samples().map(s => s.rssMb ?? 0)
   return {

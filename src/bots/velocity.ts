@@ -60,15 +60,17 @@ const GLOBAL_WINDOW_MS = 60_000
 const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 
 // One subject (an item of the login's call). keys: its window hash, then (on a Cluster) its
-// buckets' HyperLogLogs, newest first. args: the member to add (or ''), count an attempt (1/0),
-// count a failure (1/0), read the counts (1/0), the buckets' key prefix. shared: the ttl, the
-// current bucket. Returns {distinct, attempts, failures}.
+// buckets' HyperLogLogs, newest first. args: the member to add (or ''), and three flags in one
+// string (count an attempt, count a failure, read the counts: '1' or '0' each; one argument
+// instead of three, since every argument costs the client an allocation and Redis a string).
+// On one node the buckets' names are the window's with the bucket for the final 'w'. shared:
+// the ttl, the current bucket. Returns {distinct, attempts, failures}.
 const OBSERVE = `
 local ttl, b = shared[1], tonumber(shared[2])
-local window, member = keys[1], args[1]
+local window, member, flags = keys[1], args[1], args[2]
 local fresh = false
-if args[2] == '1' then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
-if args[3] == '1' and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
+if string.byte(flags, 1) == 49 then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
+if string.byte(flags, 2) == 49 and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
 if fresh then
   local stale = {}
   for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
@@ -80,13 +82,13 @@ if fresh then
 end
 local distinct = 0
 if member ~= '' then
-  local buckets = {}
-  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = keys[i + 2] or (args[5] .. (b - i) .. ':u') end
+  local buckets, prefix = {}, string.sub(window, 1, -2)
+  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = keys[i + 2] or (prefix .. (b - i) .. ':u') end
   if redis.call('PFADD', buckets[1], member) == 1 then redis.call('EXPIRE', buckets[1], ttl) end
   distinct = redis.call('PFCOUNT', unpack(buckets))
 end
 local attempts, failures = 0, 0
-if args[4] == '1' then
+if string.byte(flags, 3) == 49 then
   local fields = {}
   for i = 0, ${BUCKETS - 1} do
     fields[i + 1] = 'a' .. (b - i)
@@ -122,10 +124,9 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
   const cluster = o.redis.isCluster
-  const observe = defineItemsScript(o.redis, 'lgVelocityObserve', { keys: cluster ? 1 + BUCKETS : 1, args: 5, reply: 3 }, 2, OBSERVE)
+  const observe = defineItemsScript(o.redis, 'lgVelocityObserve', { keys: cluster ? 1 + BUCKETS : 1, args: 2, reply: 3 }, 2, OBSERVE)
   const unfail = defineItemsScript(o.redis, 'lgVelocityUnfail', { keys: 1, args: 0, reply: 1 }, 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
-  const flag = (on: boolean) => on ? 1 : 0
   const keysOf = (subject: string, b: number) => {
     const keys = [windowKey(subject)]
     if (cluster) for (let i = 0; i < BUCKETS; i++) keys.push(`${bucketsPrefix(subject)}${b - i}:u`)
@@ -135,13 +136,12 @@ export function createVelocity (o: VelocityOptions): Velocity {
   return {
     async observe (s) {
       const b = bucketOf(o.now())
-      // Per subject: the member, count an attempt, a failure, read the counts. IPv6: the /64 is the address already.
-      const subjects: Array<[string, string, boolean, boolean, boolean]> = [[`ip:${s.ipKey}`, s.userKey, true, true, true]]
-      if (s.subnet !== s.ipKey) subjects.push([`net:${s.subnet}`, s.userKey, true, true, true])
-      if (s.deviceKey !== undefined) subjects.push([`dev:${s.deviceKey}`, s.userKey, false, false, false])
-      subjects.push([`user:${s.userKey}`, '', true, false, true])
-      const replies = await observe(subjects.map(([subject, member, attempt, failure, counts]) =>
-        ({ keys: keysOf(subject, b), args: [member, flag(attempt), flag(failure), flag(counts), bucketsPrefix(subject)] })), [ttl, b])
+      // Per subject: the member, and the flags (count an attempt, a failure, read the counts). IPv6: the /64 is the address already.
+      const subjects: Array<[string, string, string]> = [[`ip:${s.ipKey}`, s.userKey, '111']]
+      if (s.subnet !== s.ipKey) subjects.push([`net:${s.subnet}`, s.userKey, '111'])
+      if (s.deviceKey !== undefined) subjects.push([`dev:${s.deviceKey}`, s.userKey, '000'])
+      subjects.push([`user:${s.userKey}`, '', '101'])
+      const replies = await observe(subjects.map(([subject, member, flags]) => ({ keys: keysOf(subject, b), args: [member, flags] })), [ttl, b])
       // Any subject Redis failed: the attempt is answered as the store's outage.
       if (replies.some(r => r instanceof Error)) return null
       const read = (i: number) => (replies[i] as unknown[]).map(Number)

@@ -4,6 +4,8 @@ import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:
 import { resolve } from 'node:path'
 
 export interface NdjsonSink {
+  /** False for 'off': a caller may skip building what would be dropped. */
+  enabled: boolean
   write: (record: unknown) => void
   close: () => Promise<void>
 }
@@ -13,8 +15,8 @@ const openFiles = new Map<string, { sink: NdjsonSink, users: number }>()
 
 /** `target`: 'off', 'stdout', or a file path. */
 export function createNdjsonSink (target: string, maxBytes: number): NdjsonSink {
-  if (target === 'off') return { write: () => {}, close: async () => {} }
-  if (target === 'stdout') return { write: record => { process.stdout.write(`${JSON.stringify(record)}\n`) }, close: async () => {} }
+  if (target === 'off') return { enabled: false, write: () => {}, close: async () => {} }
+  if (target === 'stdout') return { enabled: true, write: record => { process.stdout.write(`${JSON.stringify(record)}\n`) }, close: async () => {} }
   const path = resolve(target)
   let open = openFiles.get(path)
   if (open === undefined) openFiles.set(path, open = { sink: createFileSink(path, maxBytes), users: 0 })
@@ -22,6 +24,7 @@ export function createNdjsonSink (target: string, maxBytes: number): NdjsonSink 
   shared.users++
   let closed = false
   return {
+    enabled: true,
     write: record => { shared.sink.write(record) },
     async close () {
       if (closed) return
@@ -37,6 +40,7 @@ function createFileSink (target: string, maxBytes: number): NdjsonSink {
   let size = sizeOf(target)
   let stream: WriteStream = createWriteStream(target, { flags: 'a' })
   return {
+    enabled: true,
     write (record) {
       const line = `${JSON.stringify(record)}\n`
       if (size > 0 && size + line.length > maxBytes) {

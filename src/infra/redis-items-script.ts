@@ -47,17 +47,22 @@ end
 return out`
   const script = defineScript(redis, name, shape.keys, lua)
   const width = shape.reply + 1
-  const split = (reply: unknown[], count: number): Array<unknown[] | Error> => Array.from({ length: count }, (_, i) =>
-    reply[i * width] === 1 ? reply.slice(i * width + 1, (i + 1) * width) : new Error(String(reply[i * width + 1])))
+  const split = (reply: unknown[], count: number): Array<unknown[] | Error> => {
+    const items: Array<unknown[] | Error> = new Array(count)
+    for (let i = 0; i < count; i++) {
+      items[i] = reply[i * width] === 1 ? reply.slice(i * width + 1, (i + 1) * width) : new Error(String(reply[i * width + 1]))
+    }
+    return items
+  }
 
   if (!redis.isCluster) {
     return async (items, common) => {
       if (items.length === 0) return []
       const keys: string[] = []
-      const args: Array<string | number> = [...common]
+      const args: Array<string | number> = common.slice()
       for (const it of items) {
-        keys.push(...it.keys)
-        args.push(...it.args)
+        for (const k of it.keys) keys.push(k)
+        for (const a of it.args) args.push(a)
       }
       try {
         return split(await script(keys, args) as unknown[], items.length)

@@ -98,8 +98,9 @@ function createBatcher (redis: RedisClient): Batcher {
     const keys: string[] = []
     const args: Array<string | number> = [calls.length]
     for (const c of calls) {
-      keys.push(...c.keys)
-      args.push(c.op, c.keys.length, c.args.length, ...c.args)
+      for (const k of c.keys) keys.push(k)
+      args.push(c.op, c.keys.length, c.args.length)
+      for (const a of c.args) args.push(a)
     }
     run(keys, args).then(reply => {
       const results = reply as unknown[]

@@ -76,6 +76,13 @@ export function createCounterScript (redis: RedisClient): ChangeCounters {
     // rate-limiter-flexible's rejectIfRedisNotReady: no command while disconnected.
     if (redis.status !== 'ready') return await Promise.all(changes.map(insured))
     const replies = await script(changes.map(c => ({ keys: [c.counter.getKey(c.key)], args: [c.change, c.durationS] })), [])
+    const counts: Counted[] = []
+    let failed = false
+    for (const reply of replies) {
+      if (reply instanceof Error) failed = true
+      else counts.push({ consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) })
+    }
+    if (!failed && counts.length === changes.length) return counts
     // Each counter Redis failed falls to its insurance alone; the others stand as Redis counted them.
     return await Promise.all(changes.map(async (c, i) => {
       const reply = replies[i]

@@ -86,11 +86,11 @@ export function createLimitGuard (o: LimitGuardOptions): LimitGuard {
   }
 
   const guard: LimitGuard = {
-    knownBlock (subject, only = () => true) {
+    knownBlock (subject, only) {
       // A remembered subnet refusal was judged on the normal budget: a shared address has more.
       const shared = o.shared.known(subject.ipKey) === true
-      for (const k of limitKeys(subject, limits).filter(only)) {
-        if (shared && limits[k.name].key === 'subnet') continue
+      for (const k of limitKeys(subject, limits)) {
+        if ((only !== undefined && !only(k)) || (shared && limits[k.name].key === 'subnet')) continue
         const ms = limits[k.name].shadow ? 0 : o.blocks.msLeft(blockKey(k))
         if (ms > 0) {
           metrics.limitBlockCacheHits.inc({ limit: k.name })

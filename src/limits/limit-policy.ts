@@ -66,10 +66,14 @@ export interface LimitSubject {
   exempt?: { username: boolean, ip: boolean, device: boolean }
 }
 
-const EXEMPTED_BY: Record<'username' | 'ip' | 'device', ReadonlyArray<LimitSpec['key']>> = {
-  username: ['username', 'user_ip'],
-  ip: ['ip', 'subnet'],
-  device: ['device']
+// The scoped unblock that lifts the limits of each key kind (global: none).
+const EXEMPT_SCOPE: Record<LimitSpec['key'], 'username' | 'ip' | 'device' | undefined> = {
+  global: undefined,
+  username: 'username',
+  user_ip: 'username',
+  ip: 'ip',
+  subnet: 'ip',
+  device: 'device'
 }
 
 export interface LimitKey {
@@ -84,7 +88,8 @@ export function limitKeys (subject: LimitSubject, limits: Limits): LimitKey[] {
   for (const name of LIMIT_NAMES) {
     const spec = limits[name]
     if (!spec.enabled || (spec.holds === 'trusted' && !trusted) || (spec.holds === 'untrusted' && trusted)) continue
-    if (subject.exempt && (['username', 'ip', 'device'] as const).some(scope => subject.exempt?.[scope] === true && EXEMPTED_BY[scope].includes(spec.key))) continue
+    const scope = EXEMPT_SCOPE[spec.key]
+    if (scope !== undefined && subject.exempt?.[scope] === true) continue
     keys.push({ name, key: keyValue(spec.key, subject) })
   }
   return keys

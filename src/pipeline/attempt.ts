@@ -180,13 +180,13 @@ export function createAttempts (o: AttemptOptions): Attempts {
 
     record (request, reply) {
       const state = request.attempt
-      if (state === null) return
+      if (state === null || !o.decisions.wanted()) return
       const user = state.beforeBody === true ? '' : maskUsername(loginBodyOf(request).username)
       record(request.id, state, user, reply.problemCode ?? state.outcome ?? `status_${reply.statusCode}`)
     },
 
     recordBeforeBody (requestId, state, outcome) {
-      record(requestId, state, '', outcome)
+      if (o.decisions.wanted()) record(requestId, state, '', outcome)
     }
   }
 

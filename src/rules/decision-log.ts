@@ -34,6 +34,11 @@ export interface DecisionFilter {
 }
 
 export interface DecisionLog {
+  /**
+   * Whether a decision made now would be kept or written: at thousands of logins a second, with
+   * no sink and this second's share of the ring taken, building the record is all waste.
+   */
+  wanted: () => boolean
   record: (decision: DecisionRecord) => void
   /** Newest first. */
   recent: (limit: number, filter?: DecisionFilter) => DecisionRecord[]
@@ -62,6 +67,10 @@ export function createDecisionLog (o: DecisionLogOptions): DecisionLog {
   let keptThisSecond = 0
   const sink = createNdjsonSink(o.target, o.maxBytes)
   return {
+    wanted () {
+      if (sink.enabled) return true
+      return o.keepInMemory > 0 && (Math.floor(o.now() / 1000) !== second || keptThisSecond < o.keepPerSecond)
+    },
     record (decision) {
       if (o.keepInMemory > 0) {
         const now = Math.floor(o.now() / 1000)

@@ -33,4 +33,27 @@ describe('the decision log in memory', () => {
     expect(log.recent(10).map(d => d.requestId)).toEqual(['b1', 'a3', 'a2', 'a1'])
     await log.close()
   })
+
+  it('says whether a decision would be kept, so that a busy second builds no record only to drop it', async () => {
+    let now = 5_000
+    const log = createDecisionLog({ target: 'off', maxBytes: 1024, keepInMemory: 10, keepPerSecond: 2, now: () => now })
+    expect(log.wanted()).toBe(true)
+    log.record(decision('a1'))
+    expect(log.wanted()).toBe(true)
+    log.record(decision('a2'))
+    expect(log.wanted()).toBe(false) // this second's share is taken
+    now = 6_000
+    expect(log.wanted()).toBe(true) // a new second
+    await log.close()
+
+    const none = createDecisionLog({ target: 'off', maxBytes: 1024, keepInMemory: 0, keepPerSecond: 2, now: () => now })
+    expect(none.wanted()).toBe(false)
+    await none.close()
+  })
+
+  it('always wants a decision the sink writes, whatever the ring keeps', async () => {
+    const log = createDecisionLog({ target: 'stdout', maxBytes: 1024, keepInMemory: 0, keepPerSecond: 0, now: () => 0 })
+    expect(log.wanted()).toBe(true)
+    await log.close()
+  })
 })

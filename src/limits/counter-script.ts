@@ -76,6 +76,7 @@ export function createCounterScript (redis: RedisClient): ChangeCounters {
     // rate-limiter-flexible's rejectIfRedisNotReady: no command while disconnected.
     if (redis.status !== 'ready') return await Promise.all(changes.map(insured))
     const replies = await script(changes.map(c => ({ keys: [c.counter.getKey(c.key)], args: [c.change, c.durationS] })), [])
+    // The usual case, every counter answered: no promise per counter.
     const counts: Counted[] = []
     let failed = false
     for (const reply of replies) {

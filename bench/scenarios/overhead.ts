@@ -35,7 +35,8 @@ const EVENT_LOOP_RESOLUTION_MS = 10
 const LOADED_SKIP_MS = 2000
 const LOADED_SLICE_S = 5
 // Blocks of ip_attempts last until its 60 s window ends: the rejection slices, and the direct
-// ones between them, must fit inside.
+// ones between them, must fit inside (and the rejectionBlockedShare objective fails the run if
+// they did not: the ratio would measure logins).
 const MAX_REJECTION_S = 45
 /** Slices per side of each ratio (direct, gateway, direct, gateway, ...). */
 export const SLICES = 3
@@ -147,6 +148,7 @@ export const overhead: Scenario = {
     withCeiling(extraObjective(input, 'rpsRatio', 'full login path req/s ÷ direct backend req/s', '>=', 0.2, 'ratio'), input.extras.loginCeilingRatio),
     extraObjective(input, 'p99Ratio', 'full login path p99 ÷ direct backend p99', '<=', 4, 'ratio'),
     withCeiling(extraObjective(input, 'rejectionRpsRatio', 'rejection path req/s ÷ direct backend req/s', '>=', 0.5, 'ratio'), input.extras.rejectionCeilingRatio),
+    extraObjective(input, 'rejectionBlockedShare', 'rejection-path requests refused (else the ratio measures logins)', '>=', 0.99, 'percent'),
     extraObjective(input, 'redisCommandsPerRejected', 'Redis commands per rejected request (background polling subtracted)', '<=', 0.001, 'decimal'),
     extraObjective(input, 'loadedLoginSuccess', 'logins that succeeded at 80% of max', '>=', 0.99, 'percent'),
     extraObjective(input, 'eventLoopDelayP99Ms', 'event-loop delay p99 at 80% of max (worst second, 10 ms sampling interval subtracted)', '<=', 20, 'ms'),

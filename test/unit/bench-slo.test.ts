@@ -40,6 +40,12 @@ describe('objectives', () => {
     expect(evaluateSlos(overhead.objectives(input({ extras: { loginCeilingRatio: 0.18 } }))).find(r => r.id === 'rpsRatio')?.note).toBe('not measured in this run')
   })
 
+  it('fail an overhead run whose rejection path was not refused (blocks that ran out would measure logins)', () => {
+    const share = (rejectionBlockedShare: number) => evaluateSlos(overhead.objectives(input({ extras: { rejectionBlockedShare } }))).find(r => r.id === 'rejectionBlockedShare')?.pass
+    expect(share(1)).toBe(true)
+    expect(share(0.6)).toBe(false)
+  })
+
   it('in every scenario: no 5xx by the bench\'s count or the gateway\'s own, Retry-After on 429/503, every honest request answered', () => {
     expect(allPassed(evaluateSlos(commonObjectives(input({ samples: [sample(0)] }))))).toBe(true)
     // The gateway's /metrics saw a 500 the bench did not (another client, or an idle poll).

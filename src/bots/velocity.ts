@@ -65,6 +65,7 @@ const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
 // instead of three, since every argument costs the client an allocation and Redis a string).
 // On one node the buckets' names are the window's with the bucket for the final 'w'. shared:
 // the ttl, the current bucket. Returns {distinct, attempts, failures}.
+type Flags = '111' | '101' | '000'
 const OBSERVE = `
 local ttl, b = shared[1], tonumber(shared[2])
 local window, member, flags = keys[1], args[1], args[2]
@@ -82,7 +83,7 @@ if fresh then
 end
 local distinct = 0
 if member ~= '' then
-  local buckets, prefix = {}, string.sub(window, 1, -2)
+  local buckets, prefix = {}, keys[2] == nil and string.sub(window, 1, -2)
   for i = 0, ${BUCKETS - 1} do buckets[i + 1] = keys[i + 2] or (prefix .. (b - i) .. ':u') end
   if redis.call('PFADD', buckets[1], member) == 1 then redis.call('EXPIRE', buckets[1], ttl) end
   distinct = redis.call('PFCOUNT', unpack(buckets))
@@ -137,7 +138,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
     async observe (s) {
       const b = bucketOf(o.now())
       // Per subject: the member, and the flags (count an attempt, a failure, read the counts). IPv6: the /64 is the address already.
-      const subjects: Array<[string, string, string]> = [[`ip:${s.ipKey}`, s.userKey, '111']]
+      const subjects: Array<[string, string, Flags]> = [[`ip:${s.ipKey}`, s.userKey, '111']]
       if (s.subnet !== s.ipKey) subjects.push([`net:${s.subnet}`, s.userKey, '111'])
       if (s.deviceKey !== undefined) subjects.push([`dev:${s.deviceKey}`, s.userKey, '000'])
       subjects.push([`user:${s.userKey}`, '', '101'])

@@ -80,7 +80,7 @@ export function createCounterScript (redis: RedisClient): ChangeCounters {
     const counts: Counted[] = []
     let failed = false
     for (const reply of replies) {
-      if (reply instanceof Error) failed = true
+      if (reply === undefined || reply instanceof Error) failed = true
       else counts.push({ consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) })
     }
     if (!failed && counts.length === changes.length) return counts

@@ -16,6 +16,8 @@ async function redisClient () {
 
 const at = (ip: string, user: string, device?: string): VelocitySubject =>
   ({ ipKey: ip, subnet: ip.replace(/\.\d+$/, '.0/24'), userKey: user, ...(device === undefined ? {} : { deviceKey: device }) })
+// IPv6: the /64 is both the address and its network (one subject, not two).
+const at6 = (net: string, user: string): VelocitySubject => ({ ipKey: net, subnet: net, userKey: user })
 
 describe('velocity in Redis', () => {
   it('reads what the in-memory windows read, over a window that slides', async () => {
@@ -26,7 +28,8 @@ describe('velocity in Redis', () => {
     const inMemory = createVelocity({ ...options, redis: null })
     const steps: Array<{ kind: 'observe' | 'success', s: VelocitySubject, advanceMs: number }> = []
     for (let i = 0; i < 40; i++) {
-      steps.push({ kind: i % 7 === 3 ? 'success' : 'observe', s: at(`198.51.100.${i % 4}`, `u${i % 9}`, i % 5 === 0 ? 'dev-a' : undefined), advanceMs: 2_500 })
+      const s = i % 6 === 5 ? at6(`2001:db8:0:${i % 2}::/64`, `u${i % 9}`) : at(`198.51.100.${i % 4}`, `u${i % 9}`, i % 5 === 0 ? 'dev-a' : undefined)
+      steps.push({ kind: i % 7 === 3 ? 'success' : 'observe', s, advanceMs: 2_500 })
     }
     for (const step of steps) {
       if (step.kind === 'success') {
@@ -54,6 +57,10 @@ describe('velocity in Redis', () => {
     const fields = await redis.hkeys('t:vel:{ip:203.0.113.7}:w')
     expect(fields.length).toBeGreaterThan(0)
     expect(fields.length).toBeLessThanOrEqual(20) // attempts and failures of the last ten buckets at most
+    // The buckets' HyperLogLogs are named after the window's key (replicas of any version share them).
+    const buckets = await redis.keys('t:vel:{ip:203.0.113.7}:*')
+    expect(buckets.filter(k => !k.endsWith(':w')).length).toBeGreaterThan(0)
+    for (const k of buckets) expect(k).toMatch(/^t:vel:\{ip:203\.0\.113\.7\}:(w|\d+:u)$/)
 
     await v.notFailure(at('192.0.2.1', 'nobody'))
     expect(await redis.keys('t:vel:{*192.0.2.*')).toEqual([])

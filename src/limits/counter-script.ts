@@ -67,6 +67,10 @@ export async function changeThrough (limiter: Counter, key: string, change: Coun
   return counted(change >= 0 ? await increment(limiter, key) : await limiter.reward(key, -change))
 }
 
+// A counter's reply from the script, or undefined when Redis failed it.
+const fromRedis = (reply: unknown[] | Error | undefined): Counted | undefined =>
+  reply === undefined || reply instanceof Error ? undefined : { consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) }
+
 // Redis could not be asked: the counter's insurance limiter answers.
 const insured = async (c: CounterChange): Promise<Counted> => await changeThrough(insuranceOf(c.counter) ?? c.counter, c.key, c.change)
 
@@ -76,18 +80,10 @@ export function createCounterScript (redis: RedisClient): ChangeCounters {
     // rate-limiter-flexible's rejectIfRedisNotReady: no command while disconnected.
     if (redis.status !== 'ready') return await Promise.all(changes.map(insured))
     const replies = await script(changes.map(c => ({ keys: [c.counter.getKey(c.key)], args: [c.change, c.durationS] })), [])
+    const counts = changes.map((_, i) => fromRedis(replies[i]))
     // The usual case, every counter answered: no promise per counter.
-    const counts: Counted[] = []
-    let failed = false
-    for (const reply of replies) {
-      if (reply === undefined || reply instanceof Error) failed = true
-      else counts.push({ consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) })
-    }
-    if (!failed && counts.length === changes.length) return counts
+    if (counts.every((c): c is Counted => c !== undefined)) return counts
     // Each counter Redis failed falls to its insurance alone; the others stand as Redis counted them.
-    return await Promise.all(changes.map(async (c, i) => {
-      const reply = replies[i]
-      return reply === undefined || reply instanceof Error ? await insured(c) : { consumed: Number(reply[0]), msBeforeNext: Number(reply[1]) }
-    }))
+    return await Promise.all(changes.map(async (c, i) => counts[i] ?? await insured(c)))
   }
 }

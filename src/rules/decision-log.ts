@@ -66,23 +66,19 @@ export function createDecisionLog (o: DecisionLogOptions): DecisionLog {
   let second = -1
   let keptThisSecond = 0
   const sink = createNdjsonSink(o.target, o.maxBytes)
+  const ringTakes = (now: number) => o.keepInMemory > 0 && (now !== second || keptThisSecond < o.keepPerSecond)
   return {
-    wanted () {
-      if (sink.enabled) return true
-      return o.keepInMemory > 0 && (Math.floor(o.now() / 1000) !== second || keptThisSecond < o.keepPerSecond)
-    },
+    wanted: () => sink.enabled || ringTakes(Math.floor(o.now() / 1000)),
     record (decision) {
-      if (o.keepInMemory > 0) {
-        const now = Math.floor(o.now() / 1000)
+      const now = Math.floor(o.now() / 1000)
+      if (ringTakes(now)) {
         if (now !== second) {
           second = now
           keptThisSecond = 0
         }
-        if (keptThisSecond < o.keepPerSecond) {
-          keptThisSecond++
-          ring[next] = decision
-          next = (next + 1) % o.keepInMemory
-        }
+        keptThisSecond++
+        ring[next] = decision
+        next = (next + 1) % o.keepInMemory
       }
       sink.write(decision)
     },

@@ -5,8 +5,8 @@
 // with the next check (before that check is answered), the next login, or a timer.
 import { GatewayError } from '../errors.js'
 import { type RequestLog } from '../infra/logger.js'
-import { type Metrics } from '../infra/metrics.js'
-import { judgeSession, type SessionPolicy, type SessionView, touchSession } from './session-policy.js'
+import { addStateGauge, type Metrics } from '../infra/metrics.js'
+import { judgeSession, type SessionPolicy, type SessionRecord, type SessionView, touchSession } from './session-policy.js'
 import { type SessionStore } from './session-store.js'
 import { parseSessionToken } from './session-token.js'
 
@@ -42,23 +42,39 @@ const KEEP_REPLAYED_MS = 60_000
 
 const isStoreDown = (err: unknown) => err instanceof GatewayError && err.code === 'session_store_unavailable'
 
+/**
+ * A grace copy: the session's record and when this replica last saw it live. Only what judging
+ * it again needs, in one object of one shape: at a thousand logins a second the map holds
+ * SESSION_GRACE_MAX_ENTRIES of them, and keeping whole views took 0.5 KB each.
+ */
+interface GraceCopy extends SessionRecord {
+  at: number
+}
+
 export function withSessionGrace (store: SessionStore, o: GraceOptions): GracefulSessionStore {
-  const seen = new Map<string, { view: SessionView, at: number }>()
+  // Oldest first (each remember moves its session to the end), so expired copies leave from the front.
+  const seen = new Map<string, GraceCopy>()
   // Keys `s:<session id>` and `u:<user id>`; `pending` holds the keys Redis has not taken yet.
   const tombstones = new Map<string, Tombstone>()
   const pending = new Set<string>()
   let replaying: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
+  addStateGauge(o.metrics, 'lg_session_grace_copies', 'Sessions this replica keeps in process to validate through a Redis outage (SESSION_GRACE_S)', () => seen.size)
 
   function remember (id: string, view: SessionView): void {
     if (o.graceMs <= 0) return
+    const at = o.now()
     seen.delete(id)
-    seen.set(id, { view, at: o.now() })
-    if (seen.size > o.maxEntries) seen.delete(seen.keys().next().value as string)
+    seen.set(id, { id, userId: view.userId, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt, at })
+    // Past the grace period a copy is never served: dropped now, not when the map is full.
+    for (const [key, copy] of seen) {
+      if (seen.size <= o.maxEntries && at - copy.at <= o.graceMs) break
+      seen.delete(key)
+    }
   }
 
   /** Revoked on this replica: by its id, or by a revocation of all its user's older sessions. */
-  function revokedHere (id: string | undefined, view?: SessionView): boolean {
+  function revokedHere (id: string | undefined, view?: Pick<SessionRecord, 'userId' | 'createdAt'>): boolean {
     if (id !== undefined && tombstones.has(`s:${id}`)) return true
     const user = view && tombstones.get(`u:${view.userId}`)?.revocation
     return user?.kind === 'user' && view !== undefined && view.createdAt <= user.createdBefore
@@ -132,8 +148,8 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
       } catch (err) {
         const copy = id === undefined ? undefined : seen.get(id)
         const at = o.now()
-        if (!isStoreDown(err) || copy === undefined || at - copy.at > o.graceMs || revokedHere(id, copy.view)) throw err
-        const view = judgeSession(touchSession(copy.view, at), at, o.policy)
+        if (!isStoreDown(err) || copy === undefined || at - copy.at > o.graceMs || revokedHere(id, copy)) throw err
+        const view = judgeSession(touchSession(copy, at), at, o.policy)
         if (view === null) throw err
         o.metrics.sessionGraceHits.inc()
         o.log.warn('session served from the in-process copy while the session store is down')
@@ -151,7 +167,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
       }
     },
     async revokeAll (userId, createdBefore) {
-      for (const [id, entry] of seen) if (entry.view.userId === userId) seen.delete(id)
+      for (const [id, copy] of seen) if (copy.userId === userId) seen.delete(id)
       try {
         return await store.revokeAll(userId, createdBefore)
       } catch (err) {

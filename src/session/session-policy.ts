@@ -27,12 +27,21 @@ export function judgeSession (record: SessionRecord, now: number, policy: Sessio
   const absoluteExpiresAt = record.createdAt + policy.absoluteMs
   const idleExpiresAt = record.lastSeenAt + policy.idleMs
   if (now >= absoluteExpiresAt || now >= idleExpiresAt) return null
-  return { ...record, expiresAt: Math.min(idleExpiresAt, absoluteExpiresAt), absoluteExpiresAt }
+  // Written out, not spread: one fixed shape for every view (a spread plus two more fields gave
+  // each view its own out-of-object property array, and the session-grace copies a hidden class each).
+  return {
+    id: record.id,
+    userId: record.userId,
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    expiresAt: Math.min(idleExpiresAt, absoluteExpiresAt),
+    absoluteExpiresAt
+  }
 }
 
 /** The record after a use at `now` (the idle timeout slides; the absolute one never moves). */
 export function touchSession (record: SessionRecord, now: number): SessionRecord {
-  return { ...record, lastSeenAt: Math.max(record.lastSeenAt, now) }
+  return { id: record.id, userId: record.userId, createdAt: record.createdAt, lastSeenAt: Math.max(record.lastSeenAt, now) }
 }
 
 /** How long a store must keep the record after a use at `now`. */

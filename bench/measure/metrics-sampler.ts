@@ -18,6 +18,8 @@ export interface MetricsSample {
   otpSends: Record<string, number>
   blockCacheHits: number
   insuranceChecks: number
+  /** Sessions the gateway holds in process for a Redis outage (lg_session_grace_copies). */
+  sessionGraceCopies: number | undefined
 }
 
 /** One sample from a scrape (pure). */
@@ -47,7 +49,8 @@ export function toSample (t: number, samples: readonly PromSample[]): MetricsSam
     http503,
     otpSends,
     blockCacheHits: sumOf(samples, 'lg_limit_block_cache_hits_total'),
-    insuranceChecks: sumOf(samples, 'lg_limit_insurance_total')
+    insuranceChecks: sumOf(samples, 'lg_limit_insurance_total'),
+    sessionGraceCopies: one('lg_session_grace_copies')
   }
 }
 

@@ -62,16 +62,26 @@ export function createGlobalFailures (windowMs: number, now: () => number, maxAd
     return { attempts: total, failureRatio: total === 0 ? 0 : sum(failures) / total }
   }
 
-  const kept = new Map<string, { since: number, count: number }>()
+  // Per address, one small integer: the second its window began (counted from a day before this
+  // replica started, so always positive) times COUNTS, plus the refusals kept in it. Up to
+  // maxAddresses entries during an address flood: a small integer sits inside the map's table,
+  // where an object and its timestamp took two allocations (50 B an address instead of 125).
+  const base = now() - 86_400_000
+  const kept = new Map<string, number>()
+  const COUNTS = MAX_KEPT_REFUSALS_PER_ADDRESS + 2
 
   return {
     read,
     keepRefusal (ipKey) {
-      const at = now()
+      const second = Math.floor((now() - base) / 1000)
       const entry = kept.get(ipKey)
-      if (entry !== undefined && at - entry.since < windowMs) return ++entry.count <= MAX_KEPT_REFUSALS_PER_ADDRESS
+      if (entry !== undefined && (second - Math.floor(entry / COUNTS)) * 1000 < windowMs) {
+        const count = Math.min(entry % COUNTS + 1, COUNTS - 1)
+        kept.set(ipKey, entry - entry % COUNTS + count)
+        return count <= MAX_KEPT_REFUSALS_PER_ADDRESS
+      }
       kept.delete(ipKey) // re-insert at the young end; past maxAddresses the oldest go first
-      kept.set(ipKey, { since: at, count: 1 })
+      kept.set(ipKey, second * COUNTS + 1)
       if (kept.size > maxAddresses) kept.delete(kept.keys().next().value as string)
       return true
     },

@@ -42,18 +42,12 @@ const KEEP_REPLAYED_MS = 60_000
 
 const isStoreDown = (err: unknown) => err instanceof GatewayError && err.code === 'session_store_unavailable'
 
-/**
- * A grace copy: the session's record and when this replica last saw it live. Only what judging
- * it again needs, in one object of one shape: at a thousand logins a second the map holds
- * SESSION_GRACE_MAX_ENTRIES of them, and keeping whole views took 0.5 KB each.
- */
-interface GraceCopy extends SessionRecord {
-  at: number
-}
-
 export function withSessionGrace (store: SessionStore, o: GraceOptions): GracefulSessionStore {
-  // Oldest first (each remember moves its session to the end), so expired copies leave from the front.
-  const seen = new Map<string, GraceCopy>()
+  // The copies: the session's record only (whole views took 0.5 KB each, and at a thousand logins
+  // a second the map holds SESSION_GRACE_MAX_ENTRIES of them). lastSeenAt says when a replica
+  // last saw it live: this one, on the same clock, when it remembered it. Oldest first (each
+  // remember moves its session to the end), so expired copies leave from the front.
+  const seen = new Map<string, SessionRecord>()
   // Keys `s:<session id>` and `u:<user id>`; `pending` holds the keys Redis has not taken yet.
   const tombstones = new Map<string, Tombstone>()
   const pending = new Set<string>()
@@ -65,10 +59,10 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
     if (o.graceMs <= 0) return
     const at = o.now()
     seen.delete(id)
-    seen.set(id, { id, userId: view.userId, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt, at })
+    seen.set(id, { id, userId: view.userId, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt })
     // Past the grace period a copy is never served: dropped now, not when the map is full.
     for (const [key, copy] of seen) {
-      if (seen.size <= o.maxEntries && at - copy.at <= o.graceMs) break
+      if (seen.size <= o.maxEntries && at - copy.lastSeenAt <= o.graceMs) break
       seen.delete(key)
     }
   }
@@ -148,7 +142,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
       } catch (err) {
         const copy = id === undefined ? undefined : seen.get(id)
         const at = o.now()
-        if (!isStoreDown(err) || copy === undefined || at - copy.at > o.graceMs || revokedHere(id, copy)) throw err
+        if (!isStoreDown(err) || copy === undefined || at - copy.lastSeenAt > o.graceMs || revokedHere(id, copy)) throw err
         const view = judgeSession(touchSession(copy, at), at, o.policy)
         if (view === null) throw err
         o.metrics.sessionGraceHits.inc()

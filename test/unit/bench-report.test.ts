@@ -59,6 +59,7 @@ lg_process_resident_memory_bytes 104857600
 lg_nodejs_eventloop_lag_p99_seconds 0.0125
 lg_limit_block_cache_hits_total{limit="ip_attempts"} 40
 lg_limit_block_cache_hits_total{limit="user_failures_short"} 2
+lg_session_grace_copies 99999
 weird{label="a \\"quoted\\" value"} +Inf
 `
 
@@ -68,7 +69,7 @@ describe('reading what the gateway and Redis report', () => {
     expect(breakerStates(samples)).toEqual({ auth_backend: 'closed', 'otp_sms-primary': 'open' })
     expect(sumOf(samples, 'lg_limit_block_cache_hits_total')).toBe(42)
     expect(samples.find(s => s.name === 'weird')).toEqual({ name: 'weird', labels: { label: 'a "quoted" value' }, value: Infinity })
-    expect(toSample(1000, samples)).toMatchObject({ t: 1000, rssMb: 100, eventLoopP99Ms: 12.5, http5xx: 2, http503: 7, otpSends: { 'sms-primary:failed': 3 }, blockCacheHits: 42 })
+    expect(toSample(1000, samples)).toMatchObject({ t: 1000, rssMb: 100, eventLoopP99Ms: 12.5, http5xx: 2, http503: 7, otpSends: { 'sms-primary:failed': 3 }, blockCacheHits: 42, sessionGraceCopies: 99999 })
   })
 
   it('reads Redis command and read counts from INFO, leaving INFO itself out', () => {

@@ -13,7 +13,7 @@ function figures (over: Partial<Figures> = {}): Figures {
   return { durationS: 10, classes: [], honest: undefined, attack: undefined, serverErrors: 0, missingRetryAfter: 0, missingRetryAfterByCode: {}, transport: {}, ...over }
 }
 
-const sample = (http5xx: number): MetricsSample => ({ t: 0, breakers: {}, rssMb: 100, heapUsedMb: 50, eventLoopP99Ms: 11, http5xx, http503: 0, otpSends: {}, blockCacheHits: 0, insuranceChecks: 0 })
+const sample = (http5xx: number): MetricsSample => ({ t: 0, breakers: {}, rssMb: 100, heapUsedMb: 50, eventLoopP99Ms: 11, http5xx, http503: 0, otpSends: {}, blockCacheHits: 0, insuranceChecks: 0, sessionGraceCopies: undefined })
 
 const input = (over: Partial<SloInput> = {}): SloInput => ({ figures: figures(), recoveries: [], extras: {}, samples: [], faults: [], backend: [], ...over })
 

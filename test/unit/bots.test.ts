@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { computeSignals } from '../../src/bots/signals.js'
+import { createGlobalFailures } from '../../src/bots/global-failures.js'
 import { createVelocity } from '../../src/bots/velocity.js'
 import { checkPow, issuePow, leadingZeroBits, solvePow } from '../../src/challenge/pow.js'
 
@@ -151,5 +152,29 @@ describe('proof of work', () => {
     expect(nonceOf(variant)).toBe(nonceOf(a.token))
     // Each such puzzle is signed alone: two of them never share a nonce.
     expect(nonceOf(b.token)).not.toBe(nonceOf(a.token))
+  })
+})
+
+describe('global failures: refusals kept per address', () => {
+  it('keeps three refusals per address and window, and three more in the next window', () => {
+    const clock = { now: Date.parse('2026-12-07T08:00:00.400Z') }
+    const g = createGlobalFailures(60_000, () => clock.now, 100)
+    expect([1, 2, 3, 4, 5].map(() => g.keepRefusal('ip:a'))).toEqual([true, true, true, false, false])
+    expect(g.keepRefusal('ip:b')).toBe(true) // each address counts alone
+    clock.now += 58_000
+    expect(g.keepRefusal('ip:a')).toBe(false)
+    clock.now += 3_000
+    expect([1, 2, 3, 4].map(() => g.keepRefusal('ip:a'))).toEqual([true, true, true, false])
+  })
+
+  it('tracks at most maxAddresses addresses: the oldest start over', () => {
+    const clock = { now: Date.parse('2026-12-07T08:00:00Z') }
+    const g = createGlobalFailures(60_000, () => clock.now, 2)
+    for (let i = 0; i < 3; i++) g.keepRefusal('ip:a')
+    expect(g.keepRefusal('ip:a')).toBe(false)
+    g.keepRefusal('ip:b')
+    g.keepRefusal('ip:c') // ip:a, the oldest, goes
+    expect(g.keepRefusal('ip:a')).toBe(true)
+    expect(g.keepRefusal('ip:c')).toBe(true)
   })
 })

@@ -65,7 +65,7 @@ export function createGlobalFailures (windowMs: number, now: () => number, maxAd
   // Per address, one small integer: the second its window began (counted from a day before this
   // replica started, so always positive) times COUNTS, plus the refusals kept in it. Up to
   // maxAddresses entries during an address flood: a small integer sits inside the map's table,
-  // where an object and its timestamp took two allocations (50 B an address instead of 125).
+  // where an object and its timestamp took two allocations (about 65 B an address instead of 125).
   const base = now() - 86_400_000
   const kept = new Map<string, number>()
   const COUNTS = MAX_KEPT_REFUSALS_PER_ADDRESS + 2

@@ -5,6 +5,8 @@
 // everyone solve puzzles; attempts refused only by a rule on these signals stay in, else the
 // refusals would hide the wave they refuse. No Redis: each replica behind a load balancer sees a
 // fair sample of the traffic, and the signal must cost nothing on the hot path.
+import { dropOldest } from '../infra/oldest-first.js'
+import { smallTicks } from '../infra/small-ticks.js'
 
 export interface GlobalFailures {
   /** Counts an attempt as a failure until told otherwise; returns the window after it. */
@@ -62,18 +64,17 @@ export function createGlobalFailures (windowMs: number, now: () => number, maxAd
     return { attempts: total, failureRatio: total === 0 ? 0 : sum(failures) / total }
   }
 
-  // Per address, one small integer: the second its window began (counted from a day before this
-  // replica started, so always positive) times COUNTS, plus the refusals kept in it. Up to
-  // maxAddresses entries during an address flood: a small integer sits inside the map's table,
-  // where an object and its timestamp took two allocations (about 65 B an address instead of 125).
-  const base = now() - 86_400_000
+  // Per address, one small integer: the second its window began times COUNTS, plus the refusals
+  // kept in it. Up to maxAddresses entries during an address flood, where an object and its
+  // timestamp took about 125 B an address and this takes 65.
+  const seconds = smallTicks(now, 1000)
   const kept = new Map<string, number>()
   const COUNTS = MAX_KEPT_REFUSALS_PER_ADDRESS + 2
 
   return {
     read,
     keepRefusal (ipKey) {
-      const second = Math.floor((now() - base) / 1000)
+      const second = seconds.floor(now())
       const entry = kept.get(ipKey)
       if (entry !== undefined && (second - Math.floor(entry / COUNTS)) * 1000 < windowMs) {
         const count = Math.min(entry % COUNTS + 1, COUNTS - 1)
@@ -82,7 +83,7 @@ export function createGlobalFailures (windowMs: number, now: () => number, maxAd
       }
       kept.delete(ipKey) // re-insert at the young end; past maxAddresses the oldest go first
       kept.set(ipKey, second * COUNTS + 1)
-      if (kept.size > maxAddresses) kept.delete(kept.keys().next().value as string)
+      dropOldest(kept, maxAddresses)
       return true
     },
     attempt () {

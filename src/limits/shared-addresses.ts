@@ -4,7 +4,9 @@
 import { type RedisClient } from '../infra/redis.js'
 import { type Logger } from 'pino'
 import { type Metrics } from '../infra/metrics.js'
+import { dropOldest } from '../infra/oldest-first.js'
 import { defineScript } from '../infra/redis-script.js'
+import { smallTicks } from '../infra/small-ticks.js'
 
 export interface SharedAddresses {
   /** What this process knows without asking Redis: shared, not shared, or undefined. */
@@ -66,7 +68,7 @@ function memoryStore (maxEntries: number, now: () => number): Store {
       if (entry === undefined) {
         entry = { set: new Set(), until: now() + DAY_S * 1000 }
         users.set(ipKey, entry)
-        if (users.size > maxEntries) users.delete(users.keys().next().value as string)
+        dropOldest(users, maxEntries)
       }
       entry.set.add(userKey)
       return entry.set.size
@@ -78,13 +80,11 @@ function memoryStore (maxEntries: number, now: () => number): Store {
 export function createSharedAddresses (opts: SharedAddressOptions): SharedAddresses {
   const store = opts.redis ? redisStore(opts.redis, opts.keyPrefix) : memoryStore(opts.maxEntries, opts.now)
   // Every address a login comes from gets an entry, so an entry is one small integer: the second
-  // its answer expires, counted from a day before this cache began (so always positive), negated
-  // when the address is not shared. A small integer sits inside the map's table where an object
-  // with a timestamp took two more allocations (12 MB for 100 000 addresses in a heap snapshot).
-  // Oldest first: each answer moves its address to the end, and expired ones leave from the front.
-  const base = opts.now() - DAY_S * 1000
+  // its answer expires, negated when the address is not shared (an object with a timestamp took
+  // 12 MB for 100 000 addresses in a heap snapshot). Expired answers leave as they pass.
+  const seconds = smallTicks(opts.now, 1000)
   const cache = new Map<string, number>()
-  const secondOf = (at: number) => Math.floor((at - base) / 1000)
+  const isLive = (entry: number, second: number) => Math.abs(entry) > second
 
   function remember (ipKey: string, count: number): boolean {
     const shared = count >= opts.minUsers
@@ -95,21 +95,17 @@ export function createSharedAddresses (opts: SharedAddressOptions): SharedAddres
     }
     const at = opts.now()
     // Rounded up: an answer is never dropped before its TTL, at most a second after.
-    const until = Math.ceil((at + opts.cacheTtlMs - base) / 1000)
+    const until = seconds.ceil(at + opts.cacheTtlMs)
     cache.delete(ipKey)
     cache.set(ipKey, shared ? until : -until)
-    const second = secondOf(at)
-    for (const [key, entry] of cache) {
-      if (cache.size <= opts.maxEntries && Math.abs(entry) > second) break
-      cache.delete(key)
-    }
+    dropOldest(cache, opts.maxEntries, isLive, seconds.floor(at))
     return shared
   }
 
   return {
     known (ipKey) {
       const entry = cache.get(ipKey)
-      return entry !== undefined && Math.abs(entry) > secondOf(opts.now()) ? entry > 0 : undefined
+      return entry !== undefined && isLive(entry, seconds.floor(opts.now())) ? entry > 0 : undefined
     },
     lookup: async ipKey => remember(ipKey, await store.count(ipKey)),
     async recordSuccess (ipKey, userKey) {

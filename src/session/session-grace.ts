@@ -6,6 +6,7 @@
 import { GatewayError } from '../errors.js'
 import { type RequestLog } from '../infra/logger.js'
 import { addStateGauge, type Metrics } from '../infra/metrics.js'
+import { dropOldest } from '../infra/oldest-first.js'
 import { judgeSession, type SessionPolicy, type SessionRecord, type SessionView, touchSession } from './session-policy.js'
 import { type SessionStore } from './session-store.js'
 import { parseSessionToken } from './session-token.js'
@@ -48,6 +49,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
   // last saw it live: this one, on the same clock, when it remembered it. Oldest first (each
   // remember moves its session to the end), so expired copies leave from the front.
   const seen = new Map<string, SessionRecord>()
+  const isLive = (copy: SessionRecord, at: number) => at - copy.lastSeenAt <= o.graceMs
   // Keys `s:<session id>` and `u:<user id>`; `pending` holds the keys Redis has not taken yet.
   const tombstones = new Map<string, Tombstone>()
   const pending = new Set<string>()
@@ -61,10 +63,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
     seen.delete(id)
     seen.set(id, { id, userId: view.userId, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt })
     // Past the grace period a copy is never served: dropped now, not when the map is full.
-    for (const [key, copy] of seen) {
-      if (seen.size <= o.maxEntries && at - copy.lastSeenAt <= o.graceMs) break
-      seen.delete(key)
-    }
+    dropOldest(seen, o.maxEntries, isLive, at)
   }
 
   /** Revoked on this replica: by its id, or by a revocation of all its user's older sessions. */
@@ -142,7 +141,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
       } catch (err) {
         const copy = id === undefined ? undefined : seen.get(id)
         const at = o.now()
-        if (!isStoreDown(err) || copy === undefined || at - copy.lastSeenAt > o.graceMs || revokedHere(id, copy)) throw err
+        if (!isStoreDown(err) || copy === undefined || !isLive(copy, at) || revokedHere(id, copy)) throw err
         const view = judgeSession(touchSession(copy, at), at, o.policy)
         if (view === null) throw err
         o.metrics.sessionGraceHits.inc()

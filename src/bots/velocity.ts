@@ -49,57 +49,74 @@ const GLOBAL_WINDOW_MS = 60_000
 
 // Per subject in Redis: one hash for the window's counters (fields a<bucket> and f<bucket>) and
 // one HyperLogLog per bucket for the distinct usernames, under the subject's hash tag (one
-// Cluster slot, which PFCOUNT over the buckets needs). The script does its upkeep (dropping old
-// buckets' fields, renewing expiries) only when a bucket starts or the HyperLogLog changed:
+// Cluster slot, which PFCOUNT over the buckets needs). The script does its upkeep (dropping the
+// fields of buckets that left the window, renewing the expiry) only when a bucket starts:
 // inside Redis, each command a script calls costs more than the command itself, and most
 // attempts fall in a bucket that has seen the subject. On one node the script names the bucket
 // keys itself (fewer arguments to send); on a Cluster they are declared, so that a slot being
 // migrated is redirected before the script runs.
-// A window hash outlives its last write by the ttl (1.2 windows, 12 buckets): the fields of
-// buckets 10 to 22 back may still be there, and go when the subject's next bucket starts.
-const STALE_BUCKETS = [BUCKETS, 2 * BUCKETS + 2]
+//
+// The window is read with HGETALL and the bucket of each field parsed, rather than asked for by
+// name (HMGET of twenty names, HDEL of twenty-six): turning a number into a string in Redis's Lua
+// goes through printf's floating-point path, about 0.3 µs each, and naming the buckets took
+// 150 of them per login, most of a login's time in Redis (bench/RESULTS.md). A window's hash holds
+// the fields of twelve buckets at most (it expires 1.2 windows after its last new bucket), two
+// each; a new subject's, one or two. The buckets' HyperLogLogs are named once per call, for
+// every subject, by the prelude.
 
 // One subject (an item of the login's call). keys: its window hash, then (on a Cluster) its
 // buckets' HyperLogLogs, newest first. args: the member to add (or ''), and three flags in one
 // string (count an attempt, count a failure, read the counts: '1' or '0' each; one argument
 // instead of three, since every argument costs the client an allocation and Redis a string).
 // On one node the buckets' names are the window's with the bucket for the final 'w'. shared:
-// the ttl, the current bucket. Returns {distinct, attempts, failures}.
+// the ttl, the current bucket. Returns {distinct, attempts, failures}; a field that is not ours
+// counts as a bucket that left the window.
 type Flags = '111' | '101' | '000'
+const OBSERVE_PRELUDE = `
+local ttl, bucket, now = shared[1], shared[2], tonumber(shared[2])
+local bucketNames = nil
+local bucketName = function (i)
+  if bucketNames == nil then
+    bucketNames = {bucket}
+    for j = 1, ${BUCKETS - 1} do bucketNames[j + 1] = string.format('%d', now - j) end
+  end
+  return bucketNames[i + 1]
+end`
 const OBSERVE = `
-local ttl, b = shared[1], tonumber(shared[2])
 local window, member, flags = keys[1], args[1], args[2]
 local fresh = false
-if string.byte(flags, 1) == 49 then fresh = redis.call('HINCRBY', window, 'a' .. b, 1) == 1 end
-if string.byte(flags, 2) == 49 and redis.call('HINCRBY', window, 'f' .. b, 1) == 1 then fresh = true end
-if fresh then
-  local stale = {}
-  for i = ${STALE_BUCKETS[0]}, ${STALE_BUCKETS[1]} do
-    stale[#stale + 1] = 'a' .. (b - i)
-    stale[#stale + 1] = 'f' .. (b - i)
+if string.byte(flags, 1) == 49 then fresh = redis.call('HINCRBY', window, 'a' .. bucket, 1) == 1 end
+if string.byte(flags, 2) == 49 and redis.call('HINCRBY', window, 'f' .. bucket, 1) == 1 then fresh = true end
+local read = string.byte(flags, 3) == 49
+local attempts, failures = 0, 0
+if fresh or read then
+  local fields, stale = redis.call('HGETALL', window), {}
+  for i = 1, #fields, 2 do
+    local field = fields[i]
+    local age = now - (tonumber(string.sub(field, 2)) or -1e300)
+    if age >= ${BUCKETS} then
+      stale[#stale + 1] = field
+    elseif age >= 0 then
+      if string.byte(field, 1) == 97 then attempts = attempts + tonumber(fields[i + 1]) else failures = failures + tonumber(fields[i + 1]) end
+    end
   end
-  redis.call('HDEL', window, unpack(stale))
-  redis.call('EXPIRE', window, ttl)
+  if fresh then
+    if #stale > 0 then redis.call('HDEL', window, unpack(stale)) end
+    redis.call('EXPIRE', window, ttl)
+  end
+  if not read then attempts, failures = 0, 0 end
 end
 local distinct = 0
 if member ~= '' then
-  local buckets, prefix = {}, keys[2] == nil and string.sub(window, 1, -2)
-  for i = 0, ${BUCKETS - 1} do buckets[i + 1] = keys[i + 2] or (prefix .. (b - i) .. ':u') end
+  local buckets = {}
+  if keys[2] ~= nil then
+    for i = 1, ${BUCKETS} do buckets[i] = keys[i + 1] end
+  else
+    local prefix = string.sub(window, 1, -2)
+    for i = 0, ${BUCKETS - 1} do buckets[i + 1] = prefix .. bucketName(i) .. ':u' end
+  end
   if redis.call('PFADD', buckets[1], member) == 1 then redis.call('EXPIRE', buckets[1], ttl) end
   distinct = redis.call('PFCOUNT', unpack(buckets))
-end
-local attempts, failures = 0, 0
-if string.byte(flags, 3) == 49 then
-  local fields = {}
-  for i = 0, ${BUCKETS - 1} do
-    fields[i + 1] = 'a' .. (b - i)
-    fields[${BUCKETS} + i + 1] = 'f' .. (b - i)
-  end
-  local counts = redis.call('HMGET', window, unpack(fields))
-  for i = 1, ${BUCKETS} do
-    attempts = attempts + (tonumber(counts[i]) or 0)
-    failures = failures + (tonumber(counts[${BUCKETS} + i]) or 0)
-  end
 end
 return {distinct, attempts, failures}`
 
@@ -125,7 +142,7 @@ export function createVelocity (o: VelocityOptions): Velocity {
   const keepGlobalRefusal = global.keepRefusal
   if (o.redis === null) return { ...memoryVelocity(bucketOf, o, global.notFailure), countGlobal, forgetGlobal, peekGlobal, keepGlobalRefusal }
   const cluster = o.redis.isCluster
-  const observe = defineItemsScript(o.redis, 'lgVelocityObserve', { keys: cluster ? 1 + BUCKETS : 1, args: 2, reply: 3 }, 2, OBSERVE)
+  const observe = defineItemsScript(o.redis, 'lgVelocityObserve', { keys: cluster ? 1 + BUCKETS : 1, args: 2, reply: 3 }, 2, OBSERVE, OBSERVE_PRELUDE)
   const unfail = defineItemsScript(o.redis, 'lgVelocityUnfail', { keys: 1, args: 0, reply: 1 }, 1, UNFAIL)
   const ttl = Math.ceil(o.windowS * 1.2)
   const keysOf = (subject: string, b: number) => {

@@ -24,15 +24,17 @@ export type ItemsScript = (items: readonly Item[], shared: ReadonlyArray<string 
 
 /**
  * `body` is the Lua of one item: it sees `keys`, `args` and `shared` (the args common to all items)
- * and returns a table of `shape.reply` values.
+ * and returns a table of `shape.reply` values. `prelude` runs once per call, before the items:
+ * its locals (work every item would repeat) are the items' too.
  */
-export function defineItemsScript (redis: RedisClient, name: string, shape: ItemShape, shared: number, body: string): ItemsScript {
+export function defineItemsScript (redis: RedisClient, name: string, shape: ItemShape, shared: number, body: string, prelude = ''): ItemsScript {
   const lua = `
+local shared = {}
+for j = 1, ${shared} do shared[j] = ARGV[j] end
+${prelude}
 local item = function (keys, args, shared)
 ${body}
 end
-local shared = {}
-for j = 1, ${shared} do shared[j] = ARGV[j] end
 local out = {}
 for i = 1, #KEYS / ${shape.keys} do
   local keys, args = {}, {}

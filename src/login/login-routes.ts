@@ -113,7 +113,7 @@ export const loginRoutes: FastifyPluginAsyncTypebox<LoginRouteDeps> = async func
       return { status: 'otp_required' as const, ...challenge }
     }
 
-    // Issued together so that ioredis sends both in one round trip.
+    // Issued together: both scripts go to Redis as one command (redis-script.ts).
     const [issued, userKey] = await Promise.all([sessions.issue(answer.user.userId), attempts.succeeded(request, true)])
     const deviceToken = attempts.trustDevice(request, reply, userKey)
     if (request.attempt) request.attempt.outcome = 'authenticated'

@@ -216,6 +216,8 @@ function overheadExtras (ctx: ScenarioContext, m: Measured): Extras {
     // Over the direct slices too: what a gateway slice leaves unfinished (GC, replies) spills into
     // the next one, while an idle gateway's own timers cost next to nothing.
     gatewayCpuMsPerLogin: cpuPerAnswer(slicesOf(m.phases.login), 'gateway', gw.answers + at80.answers),
+    // Redis serves every replica: its CPU per login bounds the logins a second of the whole fleet.
+    redisCpuMsPerLogin: cpuPerAnswer(m.phases.login.gateway, 'redis-server', gw.answers),
     gatewayCpuMsPerRejected: cpuPerAnswer([...m.phases.rejection.direct, ...m.phases.rejection.gateway], 'gateway', rej.answers),
     // What the load generator, Redis and the backend leave of this machine's cores: the ratio a
     // gateway costing nothing would reach. A target above it is out of reach here, whatever the code.

@@ -65,4 +65,18 @@ describe('velocity in Redis', () => {
     await v.notFailure(at('192.0.2.1', 'nobody'))
     expect(await redis.keys('t:vel:{*192.0.2.*')).toEqual([])
   })
+
+  it('counts only the buckets inside the window: a replica ahead keeps its bucket, a field not of ours goes', async () => {
+    const redis = await redisClient()
+    const now = 6_000_000 // bucket 1000 of a 60 s window
+    const v = createVelocity({ redis, keyPrefix: 't:', windowS: 60, now: () => now, maxEntries: 1000 })
+    const window = 't:vel:{ip:203.0.113.8}:w'
+    // A replica whose clock runs a bucket ahead, a bucket that left the window, one at its edge, and a stranger.
+    await redis.hset(window, { a1001: 5, a990: 7, a991: 2, f991: 1, junk: 3 })
+    const read = await v.observe(at('203.0.113.8', 'alice'))
+    expect(read?.attemptsPerIp).toBe(3) // this attempt and bucket 991's two
+    expect(read?.failureRatioPerIp).toBeCloseTo(2 / 3)
+    expect((await redis.hkeys(window)).sort()).toEqual(['a1000', 'a1001', 'a991', 'f1000', 'f991'])
+    expect(await redis.ttl(window)).toBeGreaterThan(0)
+  })
 })

@@ -13,6 +13,7 @@ import { type LimitKey, type LimitSubject } from '../limits/limit-policy.js'
 import { maskUsername } from '../login/mask.js'
 import { loginBodyOf } from '../login/login-schema.js'
 import { type DecisionLog } from '../rules/decision-log.js'
+import { perRequest } from '../infra/per-request.js'
 import { type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 
 export interface AttemptState {
@@ -57,7 +58,7 @@ export interface RequestHead {
 export const headOf = (request: FastifyRequest): RequestHead =>
   ({ key: request.raw, path: request.routeOptions.url ?? request.url, method: request.method, headers: request.headers })
 
-const headerFeatureCache = new WeakMap<object, HeaderFeatures>()
+const headerFeatureCache = perRequest<HeaderFeatures>('lg.headerFeatures')
 
 /** Computed once per request: the address gate and the bot filter both read them. */
 export function headerFeaturesOf (head: RequestHead, client: ClientIdentity): HeaderFeatures {
@@ -69,7 +70,7 @@ export function headerFeaturesOf (head: RequestHead, client: ClientIdentity): He
   return features
 }
 
-const drawIds = new WeakMap<object, string>()
+const drawIds = perRequest<string>('lg.drawId')
 
 /**
  * The attempt's canary draw id, made when a canary rule first needs it: the address gate and the

@@ -5,6 +5,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import { type onRequestAsyncHookHandler } from 'fastify'
 import { type TrustProxy, trustHops } from '../config.js'
 import { GatewayError } from '../errors.js'
+import { perRequest } from '../infra/per-request.js'
 import { addressOf, type CidrList, type ClientAddress, inList } from '../limits/address.js'
 
 export interface ClientIdentity extends ClientAddress {
@@ -23,7 +24,7 @@ export function identifyClient (ip: string, lists: AddressLists): ClientIdentity
 }
 
 // Clients identified below the router (early-refusals.ts), by raw request: the stage reuses them.
-const identified = new WeakMap<object, ClientIdentity>()
+const identified = perRequest<ClientIdentity>('lg.client')
 
 /** identifyClient for a raw request the router may see next (then the stage takes it as is). */
 export function identifyRaw (req: IncomingMessage, ip: string, lists: AddressLists): ClientIdentity {

@@ -40,7 +40,7 @@ export interface RedisStats {
   commands: number
   /**
    * Read events on client sockets: a batch of pipelined commands is one read, so for a client
-   * like ioredis this is about one per round trip (auto-pipelining merges concurrent requests').
+   * like the gateway's this is about one per round trip (the scripts of concurrent logins go as one command).
    */
   reads: number
   /** Calls per command name, INFO left out. */

@@ -50,35 +50,39 @@ const GLOBAL_WINDOW_MS = 60_000
 // Per subject in Redis: one hash for the window's counters (fields a<bucket> and f<bucket>) and
 // one HyperLogLog per bucket for the distinct usernames, under the subject's hash tag (one
 // Cluster slot, which PFCOUNT over the buckets needs). The script does its upkeep (dropping the
-// fields of buckets that left the window, renewing the expiry) only when a bucket starts:
-// inside Redis, each command a script calls costs more than the command itself, and most
-// attempts fall in a bucket that has seen the subject. On one node the script names the bucket
-// keys itself (fewer arguments to send); on a Cluster they are declared, so that a slot being
-// migrated is redirected before the script runs.
+// fields of buckets that left the window, renewing expiries) only when a bucket starts or the
+// HyperLogLog changed: inside Redis, each command a script calls costs more than the command
+// itself, and most attempts fall in a bucket that has seen the subject. On one node the script
+// names the bucket keys itself (fewer arguments to send); on a Cluster they are declared, so
+// that a slot being migrated is redirected before the script runs.
 //
 // The window is read with HGETALL and the bucket of each field parsed, rather than asked for by
-// name (HMGET of twenty names, HDEL of twenty-six): turning a number into a string in Redis's Lua
-// goes through printf's floating-point path, about 0.3 µs each, and naming the buckets took
-// 150 of them per login, most of a login's time in Redis (bench/RESULTS.md). A window's hash holds
-// the fields of twelve buckets at most (it expires 1.2 windows after its last new bucket), two
-// each; a new subject's, one or two. The buckets' HyperLogLogs are named once per call, for
-// every subject, by the prelude.
+// name (HMGET of twenty names, HDEL of twenty-six): Redis's Lua turns a number into a string
+// through printf's floating-point path, about 0.3 µs each, and naming the buckets took 150 of
+// them per login, most of the time of a login's first script call (bench/RESULTS.md). Since a
+// new bucket drops the fields that left the window, a hash holds ten buckets' fields at most
+// (and any a replica whose clock runs ahead has started); a new subject's, one or two. The
+// buckets' HyperLogLogs are named once per call, for every subject, by the prelude.
 
 // One subject (an item of the login's call). keys: its window hash, then (on a Cluster) its
 // buckets' HyperLogLogs, newest first. args: the member to add (or ''), and three flags in one
 // string (count an attempt, count a failure, read the counts: '1' or '0' each; one argument
 // instead of three, since every argument costs the client an allocation and Redis a string).
 // On one node the buckets' names are the window's with the bucket for the final 'w'. shared:
-// the ttl, the current bucket. Returns {distinct, attempts, failures}; a field that is not ours
-// counts as a bucket that left the window.
+// the ttl, the current bucket. Returns {distinct, attempts, failures}. A field not named
+// a<bucket> or f<bucket> is dropped like a bucket that left the window.
 type Flags = '111' | '101' | '000'
+// HGETALL is a "random" command to Redis 6 and older: writes may follow it only under effects
+// replication (the default since Redis 5), which the prelude asks for where this script runs
+// alone (a Cluster); the dispatcher does for batched calls (redis-script.ts).
 const OBSERVE_PRELUDE = `
-local ttl, bucket, now = shared[1], shared[2], tonumber(shared[2])
+redis.replicate_commands()
+local ttl, bucket, b = shared[1], shared[2], tonumber(shared[2])
 local bucketNames = nil
 local bucketName = function (i)
   if bucketNames == nil then
     bucketNames = {bucket}
-    for j = 1, ${BUCKETS - 1} do bucketNames[j + 1] = string.format('%d', now - j) end
+    for j = 1, ${BUCKETS - 1} do bucketNames[j + 1] = string.format('%d', b - j) end
   end
   return bucketNames[i + 1]
 end`
@@ -92,19 +96,19 @@ local attempts, failures = 0, 0
 if fresh or read then
   local fields, stale = redis.call('HGETALL', window), {}
   for i = 1, #fields, 2 do
-    local field = fields[i]
-    local age = now - (tonumber(string.sub(field, 2)) or -1e300)
+    local kind, at = string.match(fields[i], '^([af])(%d+)$')
+    local age = at == nil and ${BUCKETS} or b - tonumber(at)
     if age >= ${BUCKETS} then
-      stale[#stale + 1] = field
-    elseif age >= 0 then
-      if string.byte(field, 1) == 97 then attempts = attempts + tonumber(fields[i + 1]) else failures = failures + tonumber(fields[i + 1]) end
+      stale[#stale + 1] = fields[i]
+    elseif age >= 0 and read then
+      local n = tonumber(fields[i + 1]) or 0
+      if kind == 'a' then attempts = attempts + n else failures = failures + n end
     end
   end
   if fresh then
     if #stale > 0 then redis.call('HDEL', window, unpack(stale)) end
     redis.call('EXPIRE', window, ttl)
   end
-  if not read then attempts, failures = 0, 0 end
 end
 local distinct = 0
 if member ~= '' then

@@ -1,7 +1,7 @@
 // One script call for many items of the same kind (all the limit counters of a login, all its
 // velocity subjects), each item failing alone, as separate scripts would. On one node the items
-// go as one call (with the rest of the tick, see redis-script.ts); on a Cluster one call per
-// item, since items of different subjects sit in different hash slots.
+// go as one call (with the rest of the event loop's turn, see redis-script.ts); on a Cluster one
+// call per item, since items of different subjects sit in different hash slots.
 import { type RedisClient } from './redis.js'
 import { defineScript } from './redis-script.js'
 
@@ -25,7 +25,7 @@ export type ItemsScript = (items: readonly Item[], shared: ReadonlyArray<string 
 /**
  * `body` is the Lua of one item: it sees `keys`, `args` and `shared` (the args common to all items)
  * and returns a table of `shape.reply` values. `prelude` runs once per call, before the items:
- * its locals (work every item would repeat) are the items' too.
+ * its locals (work every item would repeat) are the items' too; it must not name one `item` or `out`.
  */
 export function defineItemsScript (redis: RedisClient, name: string, shape: ItemShape, shared: number, body: string, prelude = ''): ItemsScript {
   const lua = `

@@ -33,11 +33,11 @@ export function redisOptions (s: Pick<RedisSettings, 'commandTimeoutMs' | 'conne
     maxRetriesPerRequest: 0, // commands in flight when the socket drops fail instead of waiting
     autoResendUnfulfilledCommands: false, // ...and are never replayed, so nothing counts twice
     retryStrategy: reconnect,
-    // Off on one node and Sentinel: the scripts a tick calls already go as one EVALSHA
-    // (redis-script.ts), and commands are written without waiting for earlier replies anyway, so
-    // an auto-pipeline only wrapped each login stage's one command in a pipeline of its own: 10%
-    // of the gateway's CPU per login (bench/RESULTS.md). On a Cluster, where every script is a
-    // command of its own, it stays on.
+    // Off on one node and Sentinel: the scripts of a turn of the event loop, every login's, go as
+    // one EVALSHA already (redis-script.ts), and commands are written without waiting for earlier
+    // replies anyway; the auto-pipeline around that one command cost a tenth of the gateway's CPU
+    // per login (inclusive of the socket write, which remains; bench/RESULTS.md). On a Cluster,
+    // where every script is a command of its own, it stays on.
     enableAutoPipelining: false
   }
 }

@@ -18,6 +18,7 @@ import { canaryDraw, decideEarly, type EarlyFeatures, VELOCITY_FIELDS, type Velo
 import { type RulesState } from '../rules/rules-state.js'
 import { type AttemptState, deviceTokenOf, drawIdOf, headerFeaturesOf, headOf, NO_RULES, type RequestHead } from './attempt.js'
 import { type ClientIdentity } from './identify-client.js'
+import { notesOf } from './request-notes.js'
 import { countRules, keepsGlobalCount, ruleRefusal, unknownSignalsOf } from './bot-filter.js'
 import { limitRefusal } from './rate-limit.js'
 
@@ -48,9 +49,6 @@ export interface GateInput extends RequestHead {
 }
 
 export type AddressDecision = (input: GateInput) => AddressRefusal | undefined
-
-// Requests the gate let through, by raw request.
-const passed = new WeakSet<object>()
 
 export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   // The features before the body, in one object of a fixed shape (an attack makes thousands a
@@ -113,7 +111,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
   return function decideAtAddress (input) {
     const refusal = decide(input)
     // Decided once per request: below the router (early-refusals.ts), or by the stage.
-    if (refusal === undefined) passed.add(input.key)
+    if (refusal === undefined) notesOf(input.key).passedGate = true
     return refusal
   }
 
@@ -146,7 +144,7 @@ export function createAddressDecision (o: AddressGateOptions): AddressDecision {
 export function createAddressGate (decide: AddressDecision): onRequestAsyncHookHandler {
   return async function addressGate (request: FastifyRequest): Promise<void> {
     const client = request.client
-    if (client === null || passed.has(request.raw)) return
+    if (client === null || notesOf(request.raw).passedGate) return
     const refusal = decide({ ...headOf(request), client, hasDeviceToken: deviceTokenOf(request) !== undefined })
     if (refusal === undefined) return
     request.attempt = refusal.attempt

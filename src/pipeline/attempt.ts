@@ -6,6 +6,7 @@ import { type IncomingHttpHeaders } from 'node:http'
 import { type FastifyReply, type FastifyRequest } from 'fastify'
 import { type HeaderSignals, headerSignals } from '../bots/signals.js'
 import { type ClientIdentity } from './identify-client.js'
+import { notesOf } from './request-notes.js'
 import { type Velocity, type VelocitySubject } from '../bots/velocity.js'
 import { DEVICE_COOKIE, signDeviceCookie, verifyDeviceCookie } from '../limits/device-cookie.js'
 import { type LimitGuard, type Observed } from '../limits/limit-guard.js'
@@ -13,7 +14,6 @@ import { type LimitKey, type LimitSubject } from '../limits/limit-policy.js'
 import { maskUsername } from '../login/mask.js'
 import { loginBodyOf } from '../login/login-schema.js'
 import { type DecisionLog } from '../rules/decision-log.js'
-import { perRequest } from '../infra/per-request.js'
 import { type RequestFeatures, type RulesVerdict } from '../rules/features.js'
 
 export interface AttemptState {
@@ -58,28 +58,21 @@ export interface RequestHead {
 export const headOf = (request: FastifyRequest): RequestHead =>
   ({ key: request.raw, path: request.routeOptions.url ?? request.url, method: request.method, headers: request.headers })
 
-const headerFeatureCache = perRequest<HeaderFeatures>('lg.headerFeatures')
-
 /** Computed once per request: the address gate and the bot filter both read them. */
 export function headerFeaturesOf (head: RequestHead, client: ClientIdentity): HeaderFeatures {
-  let features = headerFeatureCache.get(head.key)
-  if (features === undefined) {
-    features = { path: head.path, method: head.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(head.headers) }
-    headerFeatureCache.set(head.key, features)
-  }
-  return features
+  const notes = notesOf(head.key)
+  notes.headerFeatures ??= { path: head.path, method: head.method, ip: client.ip, ipKey: client.ipKey, subnet: client.subnet, ...headerSignals(head.headers) }
+  return notes.headerFeatures
 }
-
-const drawIds = perRequest<string>('lg.drawId')
 
 /**
  * The attempt's canary draw id, made when a canary rule first needs it: the address gate and the
  * bot filter draw from the same one, so that a canary acts on its share once, not twice.
  */
 export function drawIdOf (key: object): string {
-  let id = drawIds.get(key)
-  if (id === undefined) drawIds.set(key, id = randomUUID())
-  return id
+  const notes = notesOf(key)
+  notes.drawId ??= randomUUID()
+  return notes.drawId
 }
 
 export const DEVICE_HEADER = 'x-device-token'

@@ -5,8 +5,8 @@ import proxyAddr from '@fastify/proxy-addr'
 import { type onRequestAsyncHookHandler } from 'fastify'
 import { type TrustProxy, trustHops } from '../config.js'
 import { GatewayError } from '../errors.js'
-import { perRequest } from '../infra/per-request.js'
 import { addressOf, type CidrList, type ClientAddress, inList } from '../limits/address.js'
+import { notesOf } from './request-notes.js'
 
 export interface ClientIdentity extends ClientAddress {
   ip: string
@@ -23,19 +23,16 @@ export function identifyClient (ip: string, lists: AddressLists): ClientIdentity
   return { ip, listed, ...addressOf(ip) }
 }
 
-// Clients identified below the router (early-refusals.ts), by raw request: the stage reuses them.
-const identified = perRequest<ClientIdentity>('lg.client')
-
 /** identifyClient for a raw request the router may see next (then the stage takes it as is). */
 export function identifyRaw (req: IncomingMessage, ip: string, lists: AddressLists): ClientIdentity {
   const client = identifyClient(ip, lists)
-  identified.set(req, client)
+  notesOf(req).client = client // the stage reuses it
   return client
 }
 
 export function createIdentifyClient (lists: AddressLists): onRequestAsyncHookHandler {
   return async function identify (request) {
-    request.client = identified.get(request.raw) ?? identifyClient(request.ip, lists)
+    request.client = notesOf(request.raw).client ?? identifyClient(request.ip, lists)
     if (request.client.listed === 'deny') throw new GatewayError('request_blocked', { logFields: { reason: 'deny_list' } })
   }
 }

@@ -6,12 +6,13 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { createMetrics } from '../../src/infra/metrics.js'
 import { createLimitCounters } from '../../src/limits/limit-counters.js'
 import { DEFAULT_LIMITS, type LimitKey } from '../../src/limits/limit-policy.js'
+import { redisOptions } from '../../src/infra/redis.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 
 async function countersOnRedis () {
   const server = await startRedisServer()
   onTestFinished(async () => { await server.stop() })
-  const redis = new Redis(server.url, { enableAutoPipelining: true, maxRetriesPerRequest: 0 })
+  const redis = new Redis(server.url, redisOptions({ commandTimeoutMs: 2000, connectTimeoutMs: 2000 }))
   onTestFinished(() => { redis.disconnect() })
   await new Promise(resolve => redis.once('ready', resolve))
   const metrics = createMetrics()

@@ -4,13 +4,15 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createVelocity, type VelocitySubject } from '../../src/bots/velocity.js'
+import { redisOptions, waitForRedis } from '../../src/infra/redis.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 
 async function redisClient () {
   const server = await startRedisServer()
   onTestFinished(async () => { await server.stop() })
-  const redis = new Redis(server.url, { enableAutoPipelining: true, maxRetriesPerRequest: 0 })
+  const redis = new Redis(server.url, redisOptions({ commandTimeoutMs: 2000, connectTimeoutMs: 2000 }))
   onTestFinished(() => { redis.disconnect() })
+  await waitForRedis(redis, 2000)
   return redis
 }
 
@@ -71,12 +73,15 @@ describe('velocity in Redis', () => {
     const now = 6_000_000 // bucket 1000 of a 60 s window
     const v = createVelocity({ redis, keyPrefix: 't:', windowS: 60, now: () => now, maxEntries: 1000 })
     const window = 't:vel:{ip:203.0.113.8}:w'
-    // A replica whose clock runs a bucket ahead, a bucket that left the window, one at its edge, and a stranger.
-    await redis.hset(window, { a1001: 5, a990: 7, a991: 2, f991: 1, junk: 3 })
+    // A replica whose clock runs a bucket ahead, a bucket that left the window, one at its edge,
+    // strangers (by name, and by a value that is no number), and the username's own window.
+    await redis.hset(window, { a1001: 5, a990: 7, a991: 2, f991: 1, f995: 'oops', x995: 4, junk: 3 })
+    await redis.hset('t:vel:{user:alice}:w', { a999: 2, f999: 9 })
     const read = await v.observe(at('203.0.113.8', 'alice'))
     expect(read?.attemptsPerIp).toBe(3) // this attempt and bucket 991's two
     expect(read?.failureRatioPerIp).toBeCloseTo(2 / 3)
-    expect((await redis.hkeys(window)).sort()).toEqual(['a1000', 'a1001', 'a991', 'f1000', 'f991'])
+    expect(read?.attemptsPerUsername).toBe(3) // a username's failures are not counted here, its attempts are
+    expect((await redis.hkeys(window)).sort()).toEqual(['a1000', 'a1001', 'a991', 'f1000', 'f991', 'f995'])
     expect(await redis.ttl(window)).toBeGreaterThan(0)
   })
 })

@@ -4,7 +4,7 @@
 // script: a dispatcher holding every script's body as a function runs them in call order. A
 // login stage (its limit counters, velocity windows, shared-address count, session write) is then
 // one command, one reply and one promise to settle instead of four (8-23% less gateway CPU per
-// login measured, bench/RESULTS.md), and the logins whose answers one poll phase read share it
+// login measured, bench/RESULTS.md), and the logins whose input one poll phase read share it
 // (flushed on setImmediate, as ioredis's auto-pipelining would: about 10% less Redis CPU per
 // login than a command per login). A script that fails fails alone (pcall). On a Cluster every
 // script runs by itself, since one call must stay inside one hash slot.

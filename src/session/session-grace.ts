@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js'
 import { type RequestLog } from '../infra/logger.js'
 import { addStateGauge, type Metrics } from '../infra/metrics.js'
 import { dropOldest } from '../infra/oldest-first.js'
+import { smallTicks } from '../infra/small-ticks.js'
 import { judgeSession, type SessionPolicy, type SessionRecord, type SessionView, touchSession } from './session-policy.js'
 import { type SessionStore } from './session-store.js'
 import { parseSessionToken } from './session-token.js'
@@ -43,13 +44,27 @@ const KEEP_REPLAYED_MS = 60_000
 
 const isStoreDown = (err: unknown) => err instanceof GatewayError && err.code === 'session_store_unavailable'
 
+interface Copy {
+  userId: string
+  /** Ticks of COPY_TICK_MS (see smallTicks). */
+  created: number
+  lastSeen: number
+}
+
+const COPY_TICK_MS = 10
+
 export function withSessionGrace (store: SessionStore, o: GraceOptions): GracefulSessionStore {
-  // The copies: the session's record only (whole views took 0.5 KB each, and at a thousand logins
-  // a second the map holds SESSION_GRACE_MAX_ENTRIES of them). lastSeenAt says when a replica
-  // last saw it live: this one, on the same clock, when it remembered it. Oldest first (each
-  // remember moves its session to the end), so expired copies leave from the front.
-  const seen = new Map<string, SessionRecord>()
-  const isLive = (copy: SessionRecord, at: number) => at - copy.lastSeenAt <= o.graceMs
+  // The copies: the user and two times only (whole views took 0.5 KB each, and at a thousand
+  // logins a second the map holds SESSION_GRACE_MAX_ENTRIES of them), the times in 10 ms ticks
+  // (small integers, where a millisecond timestamp is a heap number of its own), rounded down: a
+  // copy may end up to 10 ms early, never late. lastSeen says when a replica last saw it live:
+  // this one, on the same clock, when it remembered it. Oldest first (each remember moves its
+  // session to the end), so expired copies leave from the front.
+  const seen = new Map<string, Copy>()
+  const ticks = smallTicks(o.now, COPY_TICK_MS)
+  const isLive = (copy: Copy, at: number) => at - ticks.start(copy.lastSeen) <= o.graceMs
+  const recordOf = (id: string, copy: Copy): SessionRecord =>
+    ({ id, userId: copy.userId, createdAt: ticks.start(copy.created), lastSeenAt: ticks.start(copy.lastSeen) })
   // Keys `s:<session id>` and `u:<user id>`; `pending` holds the keys Redis has not taken yet.
   const tombstones = new Map<string, Tombstone>()
   const pending = new Set<string>()
@@ -61,7 +76,7 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
     if (o.graceMs <= 0) return
     const at = o.now()
     seen.delete(id)
-    seen.set(id, { id, userId: view.userId, createdAt: view.createdAt, lastSeenAt: view.lastSeenAt })
+    seen.set(id, { userId: view.userId, created: ticks.floor(view.createdAt), lastSeen: ticks.floor(view.lastSeenAt) })
     // Past the grace period a copy is never served: dropped now, not when the map is full.
     dropOldest(seen, o.maxEntries, isLive, at)
   }
@@ -141,8 +156,10 @@ export function withSessionGrace (store: SessionStore, o: GraceOptions): Gracefu
       } catch (err) {
         const copy = id === undefined ? undefined : seen.get(id)
         const at = o.now()
-        if (!isStoreDown(err) || copy === undefined || !isLive(copy, at) || revokedHere(id, copy)) throw err
-        const view = judgeSession(touchSession(copy, at), at, o.policy)
+        if (!isStoreDown(err) || id === undefined || copy === undefined || !isLive(copy, at)) throw err
+        const record = recordOf(id, copy)
+        if (revokedHere(id, record)) throw err
+        const view = judgeSession(touchSession(record, at), at, o.policy)
         if (view === null) throw err
         o.metrics.sessionGraceHits.inc()
         o.log.warn('session served from the in-process copy while the session store is down')

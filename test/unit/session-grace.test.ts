@@ -37,6 +37,20 @@ describe('session grace', () => {
     grace.close()
   })
 
+  it('keeps a copy\'s times to 10 ms, rounded towards an earlier end, never a later one', async () => {
+    const { grace, clock, state } = graced(1_000, 100)
+    clock.now += 7 // an issue time that is no whole tick
+    const { token, session } = await grace.issue('u-1')
+    state.down = true
+    clock.now += 3
+    const view = await grace.validate(token)
+    expect(view?.createdAt).toBe(session.createdAt - 7)
+    expect(view?.lastSeenAt).toBe(clock.now)
+    clock.now += 994 // 997 ms after the issue, but 1 004 ms after the copy's rounded time: past the grace
+    await expect(grace.validate(token)).rejects.toMatchObject({ code: 'session_store_unavailable' })
+    grace.close()
+  })
+
   it('drops copies once they are past the grace period, without waiting for the map to fill', async () => {
     const { grace, clock, state, copies } = graced(1_000, 100)
     const first = await grace.issue('u-1')

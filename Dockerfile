@@ -9,11 +9,10 @@ COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# Memory: the in-process caches are bounded (about 45 MB with every one full: 100 000 tracked
+# Memory: the in-process caches are bounded (about 50 MB with every one full: 100 000 tracked
 # addresses and 100 000 session copies); a heap cap and a smaller young generation keep V8 from
-# holding garbage it has not collected yet (RSS 184-185 MB with every cache full; bench/RESULTS.md).
-# Raise the cap with the cache sizes.
-ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=112 --max-semi-space-size=8"
+# holding garbage it has not collected yet (RSS 197-199 MB with every cache full; bench/RESULTS.md).
+ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

@@ -40,7 +40,7 @@ export interface RedisStats {
   commands: number
   /**
    * Read events on client sockets: a batch of pipelined commands is one read, so for a client
-   * like the gateway's this is about one per round trip (the scripts of concurrent logins go as one command).
+   * like the gateway's this is about one per round trip (each login stage's scripts go as one command).
    */
   reads: number
   /** Calls per command name, INFO left out. */

@@ -1,13 +1,14 @@
 // Lua scripts sent once and then called by SHA (ioredis defineCommand: EVALSHA, EVAL on NOSCRIPT).
 //
-// On one node (or Sentinel), the scripts called in one turn of the event loop go to Redis as ONE
-// script: a dispatcher holding every script's body as a function runs them in call order. A
-// login stage (its limit counters, velocity windows, shared-address count, session write) is then
-// one command, one reply and one promise to settle instead of four (8-23% less gateway CPU per
-// login measured, bench/RESULTS.md), and the logins whose input one poll phase read share it
-// (flushed on setImmediate, as ioredis's auto-pipelining would: about 10% less Redis CPU per
-// login than a command per login). A script that fails fails alone (pcall). On a Cluster every
-// script runs by itself, since one call must stay inside one hash slot.
+// On one node (or Sentinel), the scripts called in the same tick go to Redis as ONE script: a
+// dispatcher holding every script's body as a function runs them in call order. A login stage
+// (its limit counters, velocity windows, shared-address count, session write) is then one
+// command, one reply and one promise to settle instead of four (8-23% less gateway CPU per login
+// measured, bench/RESULTS.md). Flushed on nextTick: merging the logins of a whole poll phase
+// (setImmediate) took a tenth off Redis's CPU per login, but one command timing out then fails
+// every login in it, and it is not yet measured under attack load (bench/RESULTS.md). A script
+// that fails fails alone (pcall). On a Cluster every script runs by itself, since one call must
+// stay inside one hash slot.
 import { createHash } from 'node:crypto'
 import { type RedisClient } from './redis.js'
 
@@ -121,7 +122,7 @@ function createBatcher (redis: RedisClient): Batcher {
     define (name, lua) {
       const op = bodies.push(`-- ${name}\n${lua}`)
       return (keys, args) => new Promise((resolve, reject) => {
-        if (queue.length === 0) setImmediate(flush)
+        if (queue.length === 0) process.nextTick(flush)
         queue.push({ op, keys, args, resolve, reject })
       })
     }

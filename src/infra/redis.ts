@@ -33,10 +33,10 @@ export function redisOptions (s: Pick<RedisSettings, 'commandTimeoutMs' | 'conne
     maxRetriesPerRequest: 0, // commands in flight when the socket drops fail instead of waiting
     autoResendUnfulfilledCommands: false, // ...and are never replayed, so nothing counts twice
     retryStrategy: reconnect,
-    // Off on one node and Sentinel: the scripts of a turn of the event loop, every login's, go as
-    // one EVALSHA already (redis-script.ts), and commands are written without waiting for earlier
-    // replies anyway; the auto-pipeline around that one command cost a tenth of the gateway's CPU
-    // per login (inclusive of the socket write, which remains; bench/RESULTS.md). On a Cluster,
+    // Off on one node and Sentinel: the scripts a login stage calls in one tick go as one EVALSHA
+    // already (redis-script.ts), and commands are written without waiting for earlier replies
+    // anyway; the auto-pipeline around that one command cost a tenth of the gateway's CPU per
+    // login (inclusive of the socket write, which remains; bench/RESULTS.md). On a Cluster,
     // where every script is a command of its own, it stays on.
     enableAutoPipelining: false
   }

@@ -51,7 +51,7 @@ export async function createLoginGuards (config: Config, redis: RedisClient | nu
   const keyPrefix = config.REDIS_KEY_PREFIX
   const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
   const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics })
-  const blocks = createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES)
+  const blocks = createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES, now)
   const guard = createLimitGuard({
     counters,
     shared: createSharedAddresses({ redis, keyPrefix, minUsers: config.SHARED_ADDRESS_MIN_USERS, cacheTtlMs: 60_000, maxEntries: config.BLOCK_CACHE_MAX_ENTRIES, log, metrics, now }),

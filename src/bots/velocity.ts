@@ -73,10 +73,8 @@ const GLOBAL_WINDOW_MS = 60_000
 // a<bucket> or f<bucket> is dropped like a bucket that left the window.
 type Flags = '111' | '101' | '000'
 // HGETALL is a "random" command to Redis 6 and older: writes may follow it only under effects
-// replication (the default since Redis 5), which the prelude asks for where this script runs
-// alone (a Cluster); the dispatcher does for batched calls (redis-script.ts).
+// replication (the default since Redis 5), which every script asks for (redis-script.ts).
 const OBSERVE_PRELUDE = `
-redis.replicate_commands()
 local ttl, bucket, b = shared[1], shared[2], tonumber(shared[2])
 local bucketNames = nil
 local bucketName = function (i)

@@ -17,7 +17,8 @@ export type RedisScript = (keys: readonly string[], args: ReadonlyArray<string |
 /** `numberOfKeys`: the keys each call passes (ioredis finds a call's Cluster slot from the first). */
 export function defineScript (redis: RedisClient, name: string, numberOfKeys: number, lua: string): RedisScript {
   if (!redis.isCluster) return batcherOf(redis).define(name, lua)
-  redis.defineCommand(name, { numberOfKeys, lua })
+  // Alone on a Cluster node, a script asks for effects replication itself (see the dispatcher).
+  redis.defineCommand(name, { numberOfKeys, lua: `redis.replicate_commands()\n${lua}` })
   const command = commandOf(redis, name)
   return async (keys, args) => await command.call(redis, ...keys, ...args)
 }

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { createMetrics } from '../../src/infra/metrics.js'
 import { closeRedis, createRedis, waitForRedis } from '../../src/infra/redis.js'
+import { createStoreHealth } from '../../src/infra/store-guard.js'
+import { createRedisSessionStore } from '../../src/session/redis-session-store.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
@@ -76,6 +79,56 @@ describe('the Redis client', () => {
     expect(value).toBeInstanceOf(Error)
     expect((value as Error).message).toBe("Stream isn't writeable and enableOfflineQueue options is false")
     expect(ms).toBeLessThan(30)
+  })
+})
+
+/** Holds the event loop, as a cold start, a long GC pause or a CPU-starved container does. */
+function stallLoop (ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* the stall itself */ }
+}
+
+describe('the session store\'s health', () => {
+  async function storeOnOwnRedis () {
+    const server = await startRedisServer()
+    onTestFinished(() => server.stop())
+    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    onTestFinished(() => closeRedis(client))
+    await waitForRedis(client, 2000)
+    const metrics = createMetrics()
+    const warnings: string[] = []
+    const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line) } })
+    const health = createStoreHealth({ redis: client, commandTimeoutMs: 100, log, metrics, now: Date.now })
+    const policy = { idleMs: 60_000, absoluteMs: 600_000, maxPerUser: 5 }
+    const store = createRedisSessionStore({ redis: client, keyPrefix: 't:', secret: 'x'.repeat(32), policy, health, now: Date.now })
+    const { token } = await store.issue('u-alice') // the scripts are loaded: one command per call from here
+    const failures = async (blamed: string) => Number(new RegExp(`lg_store_failures_total{blamed="${blamed}"} (\\d+)`).exec(await metrics.scrape())?.[1] ?? 0)
+    return { server, store, token, health, warnings, failures }
+  }
+
+  it('does not blame Redis for a timeout its own stalled event loop caused, and does for a frozen Redis', async () => {
+    const { server, store, token, health, warnings, failures } = await storeOnOwnRedis()
+
+    // The command is written (the batch flushes on nextTick), then the loop stands still past the
+    // deadline: Redis answers at once, but the timer runs before the reply is read.
+    const check = store.validate(token)
+    process.nextTick(() => { stallLoop(200) })
+    await expect(check).rejects.toMatchObject({ code: 'session_store_unavailable' })
+    expect(health.available()).toBe(true)
+    expect([await failures('event_loop'), await failures('redis')]).toEqual([1, 0])
+    expect(warnings).toEqual([])
+    expect((await store.validate(token))?.userId).toBe('u-alice')
+
+    server.freeze()
+    try {
+      for (let i = 0; i < 3; i++) await expect(store.validate(token)).rejects.toMatchObject({ code: 'session_store_unavailable' })
+    } finally {
+      server.thaw()
+    }
+    expect(health.available()).toBe(false)
+    expect([await failures('event_loop'), await failures('redis')]).toEqual([1, 3])
+    expect(warnings).toHaveLength(1) // once per spell, not once per refused call
+    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ err: { message: 'Command timed out' }, msg: expect.stringMatching(/logins refused/) })
   })
 })
 

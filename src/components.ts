@@ -62,7 +62,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const { config, log, metrics, now } = deps
   const redis = deps.redis ?? await connectRedis(config, log)
   const ownsRedis = deps.redis === undefined && redis !== null
-  const storeHealth = createStoreHealth({ redis, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, log, metrics, now })
+  const storeHealth = createStoreHealth({ redis, log, now })
   const authBackend = createAuthBackend(config, redis, deps.authBackendUrl, log, metrics, now)
   const keyPrefix = config.REDIS_KEY_PREFIX
   const faults = deps.demoFaults ?? createDemoFaults()

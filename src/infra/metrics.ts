@@ -156,12 +156,6 @@ export function createMetrics () {
       labelNames: ['rule', 'mode'] as const,
       registers: [registry]
     }),
-    storeFailures: new Counter({
-      name: 'lg_store_failures_total',
-      help: 'Failed session/OTP store calls, by whom they blame: redis (logins refused for a second) or event_loop (a timeout the gateway\'s own stalled loop caused)',
-      labelNames: ['blamed'] as const,
-      registers: [registry]
-    }),
     sessionsIssued: new Counter({
       name: 'lg_sessions_issued_total',
       help: 'Sessions issued',

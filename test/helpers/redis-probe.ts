@@ -3,7 +3,9 @@
 import { once } from 'node:events'
 import { createServer, connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
+import pino from 'pino'
 import { onTestFinished } from 'vitest'
+import { closeRedis, createRedis, type RedisClient, waitForRedis } from '../../src/infra/redis.js'
 
 /** Total commands the server has executed, minus the INFO calls made to read it. */
 export async function commandCounter (url: string): Promise<() => Promise<number>> {
@@ -71,4 +73,12 @@ export async function roundTripRelay (targetPort: number): Promise<RoundTripRela
       await once(server, 'listening')
     }
   }
+}
+
+/** A client made as the gateway makes its own (createRedis), closed after the test. */
+export async function gatewayClient (url: string, commandTimeoutMs = 2000): Promise<RedisClient> {
+  const redis = createRedis({ topology: { kind: 'single', url }, commandTimeoutMs, connectTimeoutMs: 2000 }, pino({ level: 'silent' }))
+  onTestFinished(async () => { await closeRedis(redis) })
+  await waitForRedis(redis, 2000)
+  return redis
 }

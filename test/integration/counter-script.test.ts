@@ -1,20 +1,17 @@
 // The limit counters' script (src/limits/counter-script.ts) on a real redis-server: a count opens
 // a window on a new key, a refund never leaves a zero or creates a key, and a counter Redis fails
 // falls to its insurance limiter alone while the others stand as Redis counted them.
-import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createMetrics } from '../../src/infra/metrics.js'
 import { createLimitCounters } from '../../src/limits/limit-counters.js'
 import { DEFAULT_LIMITS, type LimitKey } from '../../src/limits/limit-policy.js'
-import { redisOptions } from '../../src/infra/redis.js'
+import { gatewayClient } from '../helpers/redis-probe.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 
 async function countersOnRedis () {
   const server = await startRedisServer()
   onTestFinished(async () => { await server.stop() })
-  const redis = new Redis(server.url, redisOptions({ commandTimeoutMs: 2000, connectTimeoutMs: 2000 }))
-  onTestFinished(() => { redis.disconnect() })
-  await new Promise(resolve => redis.once('ready', resolve))
+  const redis = await gatewayClient(server.url)
   const metrics = createMetrics()
   const counters = createLimitCounters({ redis, keyPrefix: 't:', limits: DEFAULT_LIMITS, shared: { multiplier: 10 }, replicas: 1, metrics })
   return { redis, counters, metrics }

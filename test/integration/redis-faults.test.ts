@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { createMetrics } from '../../src/infra/metrics.js'
 import { closeRedis, createRedis, waitForRedis } from '../../src/infra/redis.js'
 import { createStoreHealth } from '../../src/infra/store-guard.js'
 import { createRedisSessionStore } from '../../src/session/redis-session-store.js'
@@ -64,6 +63,29 @@ describe('the Redis client', () => {
     expect(client.status).toBe('end')
   })
 
+  it('answers a command whose reply came in while the event loop stood still past its deadline, and times out one Redis never answers', async () => {
+    const server = await startRedisServer()
+    onTestFinished(() => server.stop())
+    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
+    onTestFinished(() => closeRedis(client))
+    await waitForRedis(client, 2000)
+    await client.set('k', 'v')
+
+    const stalled = client.get('k') // written at once; the reply waits unread through the stall
+    stallLoop(250)
+    expect(await stalled).toBe('v')
+
+    server.freeze()
+    try {
+      const { value, ms } = await timed(async () => await client.get('k').then(() => undefined, (err: unknown) => err))
+      expect((value as Error).message).toBe('Command timed out')
+      expect(ms).toBeGreaterThanOrEqual(95)
+      expect(ms).toBeLessThan(300)
+    } finally {
+      server.thaw()
+    }
+  })
+
   it('fails a command at once while disconnected instead of queueing it', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
@@ -89,35 +111,25 @@ function stallLoop (ms: number): void {
 }
 
 describe('the session store\'s health', () => {
-  async function storeOnOwnRedis () {
+  it('stays available through a stall of the gateway\'s own loop, and turns unavailable (logged once) when Redis freezes', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
     const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
     onTestFinished(() => closeRedis(client))
     await waitForRedis(client, 2000)
-    const metrics = createMetrics()
     const warnings: string[] = []
     const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line) } })
-    const health = createStoreHealth({ redis: client, commandTimeoutMs: 100, log, metrics, now: Date.now })
+    const health = createStoreHealth({ redis: client, log, now: Date.now })
     const policy = { idleMs: 60_000, absoluteMs: 600_000, maxPerUser: 5 }
     const store = createRedisSessionStore({ redis: client, keyPrefix: 't:', secret: 'x'.repeat(32), policy, health, now: Date.now })
     const { token } = await store.issue('u-alice') // the scripts are loaded: one command per call from here
-    const failures = async (blamed: string) => Number(new RegExp(`lg_store_failures_total{blamed="${blamed}"} (\\d+)`).exec(await metrics.scrape())?.[1] ?? 0)
-    return { server, store, token, health, warnings, failures }
-  }
 
-  it('does not blame Redis for a timeout its own stalled event loop caused, and does for a frozen Redis', async () => {
-    const { server, store, token, health, warnings, failures } = await storeOnOwnRedis()
-
-    // The command is written (the batch flushes on nextTick), then the loop stands still past the
-    // deadline: Redis answers at once, but the timer runs before the reply is read.
+    // The check is written (the batch flushes on nextTick), then the loop stands still past its
+    // deadline while Redis answers at once.
     const check = store.validate(token)
     process.nextTick(() => { stallLoop(200) })
-    await expect(check).rejects.toMatchObject({ code: 'session_store_unavailable' })
+    expect((await check)?.userId).toBe('u-alice')
     expect(health.available()).toBe(true)
-    expect([await failures('event_loop'), await failures('redis')]).toEqual([1, 0])
-    expect(warnings).toEqual([])
-    expect((await store.validate(token))?.userId).toBe('u-alice')
 
     server.freeze()
     try {
@@ -126,7 +138,6 @@ describe('the session store\'s health', () => {
       server.thaw()
     }
     expect(health.available()).toBe(false)
-    expect([await failures('event_loop'), await failures('redis')]).toEqual([1, 3])
     expect(warnings).toHaveLength(1) // once per spell, not once per refused call
     expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ err: { message: 'Command timed out' }, msg: expect.stringMatching(/logins refused/) })
   })

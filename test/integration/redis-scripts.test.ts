@@ -4,15 +4,13 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { defineScript } from '../../src/infra/redis-script.js'
-import { redisOptions, waitForRedis } from '../../src/infra/redis.js'
+import { gatewayClient } from '../helpers/redis-probe.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 
 async function client () {
   const server = await startRedisServer()
   onTestFinished(async () => { await server.stop() })
-  const redis = new Redis(server.url, redisOptions({ commandTimeoutMs: 2000, connectTimeoutMs: 2000 }))
-  onTestFinished(() => { redis.disconnect() })
-  await waitForRedis(redis, 2000)
+  const redis = await gatewayClient(server.url)
   const admin = new Redis(server.url)
   onTestFinished(() => { admin.disconnect() })
   const scriptCalls = async () => [...(await admin.info('commandstats')).matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0)

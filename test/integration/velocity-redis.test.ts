@@ -1,19 +1,15 @@
 // The velocity windows in Redis (src/bots/velocity.ts) read exactly what the in-memory ones do,
 // slide the same way, and leave nothing behind: old buckets' fields go, and taking a failure back
 // never creates a key.
-import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createVelocity, type VelocitySubject } from '../../src/bots/velocity.js'
-import { redisOptions, waitForRedis } from '../../src/infra/redis.js'
+import { gatewayClient } from '../helpers/redis-probe.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 
 async function redisClient () {
   const server = await startRedisServer()
   onTestFinished(async () => { await server.stop() })
-  const redis = new Redis(server.url, redisOptions({ commandTimeoutMs: 2000, connectTimeoutMs: 2000 }))
-  onTestFinished(() => { redis.disconnect() })
-  await waitForRedis(redis, 2000)
-  return redis
+  return await gatewayClient(server.url)
 }
 
 const at = (ip: string, user: string, device?: string): VelocitySubject =>

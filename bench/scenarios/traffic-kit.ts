@@ -36,14 +36,34 @@ export interface TrafficKit {
 
 export const DEFAULT_POPULATION: PopulationSpec = { size: 20_000, mfaShare: 0.2, natShare: 0.1, natAddresses: 64, formShare: 0.2 }
 
-export function createTrafficKit (stack: Stack, recorder: Recorder, spec: PopulationSpec, seed = 7): TrafficKit {
+/** Where a kit's attackers come from: proxy and datacenter networks, and the pumpers' own accounts. */
+export interface AttackerRanges {
+  proxyOctets: readonly [number, number]
+  pumpProxyOctets: readonly [number, number]
+  /** Third octets of the brute forcers' and the bots' datacenter hosts. */
+  bruteForceHosts: number
+  botHosts: number
+  /** The first of the 20 pump accounts (pumpN..pumpN+19, each with its own premium number). */
+  firstPumpAccount: number
+}
+
+export const MEASURED_ATTACKERS: AttackerRanges = { proxyOctets: [203, 0], pumpProxyOctets: [185, 220], bruteForceHosts: 20, botHosts: 30, firstPumpAccount: 1 }
+
+/**
+ * A warm-up's attackers: ranges of their own, so that nothing they leave behind (address and
+ * network counters, blocks, codes sent to a number) carries into the measured phase.
+ */
+export const WARM_UP_ATTACKERS: AttackerRanges = { proxyOctets: [203, 1], pumpProxyOctets: [185, 221], bruteForceHosts: 40, botHosts: 50, firstPumpAccount: 21 }
+
+export function createTrafficKit (stack: Stack, recorder: Recorder, spec: PopulationSpec, seed = 7, attackers = MEASURED_ATTACKERS): TrafficKit {
   const mfaShare = stack.sinks === undefined ? 0 : spec.mfaShare
   const accounts = buildAccounts({ indices: pickHonestIndices(spec.size, mfaShare, spec.offset ?? 0), natShare: spec.natShare, natAddresses: spec.natAddresses, formShare: spec.formShare, seed })
   const pool = createAccountPool(accounts)
   const bruteTargets = accounts.slice(0, 5).map(a => a.username)
   const knownUsernames = accounts.filter((_, i) => i % 7 === 3).map(a => a.username)
-  const stuffingPool = proxyPool(4)
-  const pumpPool = proxyPool(2, [185, 220])
+  const stuffingPool = proxyPool(4, attackers.proxyOctets)
+  const pumpPool = proxyPool(2, attackers.pumpProxyOctets)
+  const pumpAccounts = Array.from({ length: 20 }, (_, i) => attackers.firstPumpAccount + i)
 
   const factory = (cls: TrafficClass, target: Target, base: number): AgentFactory => {
     switch (cls) {
@@ -59,11 +79,11 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
           return createStuffingAgent({ random, addresses: Array.from({ length: 400 }, () => botnetAddress(random)), knownUsernames, knownShare: 0.25 })
         }
       case 'brute-force':
-        return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: datacenterAddresses(2, 20) })
+        return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: datacenterAddresses(2, attackers.bruteForceHosts) })
       case 'bot':
-        return c => createBotAgent({ random: seededRandom(base + c), addresses: datacenterAddresses(3, 30) })
+        return c => createBotAgent({ random: seededRandom(base + c), addresses: datacenterAddresses(3, attackers.botHosts) })
       case 'sms-pumping':
-        return c => createPumpAgent({ random: seededRandom(base + c), accounts: Array.from({ length: 20 }, (_, i) => i + 1), addresses: pumpPool })
+        return c => createPumpAgent({ random: seededRandom(base + c), accounts: pumpAccounts, addresses: pumpPool })
     }
   }
 

@@ -49,7 +49,7 @@ export function honestAddress (i: number, natShare: number, natAddresses: number
 }
 
 /** A proxy provider's pool: `subnets` /24s, every usable host of each. */
-export function proxyPool (subnets: number, firstOctets: readonly [number, number] = [203, 0]): string[] {
+export function proxyPool (subnets: number, firstOctets: readonly [number, number]): string[] {
   const pool: string[] = []
   for (let s = 0; s < subnets; s++) {
     for (let h = 1; h <= 254; h++) pool.push(dotted((firstOctets[0] << 24) + (firstOctets[1] << 16) + ((113 + s) % 256 << 8) + h))

@@ -189,7 +189,7 @@ export function createHttpAuthBackend (opts: HttpAuthBackendOptions): AuthBacken
       const call = bulkhead.tryRun(() => breaker.fire(credentials))
       if (call === undefined) {
         opts.metrics.bulkheadRejections.inc({ dependency: 'auth_backend' })
-        throw new GatewayError('overloaded', { retryAfterSeconds: jitteredRetryAfter(1, Math.random()) })
+        throw new GatewayError('overloaded', { retryAfterSeconds: jitteredRetryAfter(1, Math.random()), logFields: { shed: 'auth_backend_bulkhead' } })
       }
       try {
         return await call

@@ -43,17 +43,21 @@ export interface AttackerRanges {
   /** Third octets of the brute forcers' and the bots' datacenter hosts. */
   bruteForceHosts: number
   botHosts: number
-  /** The first of the 20 pump accounts (pumpN..pumpN+19, each with its own premium number). */
+  /** The first of the 20 pump accounts (see pumpAccounts). */
   firstPumpAccount: number
 }
 
 export const MEASURED_ATTACKERS: AttackerRanges = { proxyOctets: [203, 0], pumpProxyOctets: [185, 220], bruteForceHosts: 20, botHosts: 30, firstPumpAccount: 1 }
 
 /**
- * A warm-up's attackers: ranges of their own, so that nothing they leave behind (address and
- * network counters, blocks, codes sent to a number) carries into the measured phase.
+ * A warm-up's attackers: ranges of their own (the datacenter /24s of no other scenario either),
+ * so that their address, network and account counters, blocks and codes sent to a number do not
+ * carry into the measured phase.
  */
-export const WARM_UP_ATTACKERS: AttackerRanges = { proxyOctets: [203, 1], pumpProxyOctets: [185, 221], bruteForceHosts: 40, botHosts: 50, firstPumpAccount: 21 }
+export const WARM_UP_ATTACKERS: AttackerRanges = { proxyOctets: [203, 1], pumpProxyOctets: [185, 221], bruteForceHosts: 60, botHosts: 70, firstPumpAccount: 21 }
+
+/** The pumpers' own accounts (pumpN, each with a premium number of its own). */
+export const pumpAccounts = (r: AttackerRanges): number[] => Array.from({ length: 20 }, (_, i) => r.firstPumpAccount + i)
 
 export function createTrafficKit (stack: Stack, recorder: Recorder, spec: PopulationSpec, seed = 7, attackers = MEASURED_ATTACKERS): TrafficKit {
   const mfaShare = stack.sinks === undefined ? 0 : spec.mfaShare
@@ -63,7 +67,6 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
   const knownUsernames = accounts.filter((_, i) => i % 7 === 3).map(a => a.username)
   const stuffingPool = proxyPool(4, attackers.proxyOctets)
   const pumpPool = proxyPool(2, attackers.pumpProxyOctets)
-  const pumpAccounts = Array.from({ length: 20 }, (_, i) => attackers.firstPumpAccount + i)
 
   const factory = (cls: TrafficClass, target: Target, base: number): AgentFactory => {
     switch (cls) {
@@ -83,7 +86,7 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
       case 'bot':
         return c => createBotAgent({ random: seededRandom(base + c), addresses: datacenterAddresses(3, attackers.botHosts) })
       case 'sms-pumping':
-        return c => createPumpAgent({ random: seededRandom(base + c), accounts: pumpAccounts, addresses: pumpPool })
+        return c => createPumpAgent({ random: seededRandom(base + c), accounts: pumpAccounts(attackers), addresses: pumpPool })
     }
   }
 

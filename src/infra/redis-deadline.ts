@@ -7,41 +7,40 @@
 // load, that failed hundreds of logins whose Redis had answered (bench/RESULTS.md). Here the
 // timer only arms a last look: the command fails after the next read of the sockets
 // (setImmediate runs after the poll phase) if its reply was not among what came in.
-import { Cluster, type Command, Redis } from 'ioredis'
+import { type Command, Redis, type RedisOptions } from 'ioredis'
 
 /** ioredis's own message, kept so that every caller recognises a timeout as before. */
 export const COMMAND_TIMED_OUT = 'Command timed out'
 
-const armed = Symbol('deadline armed')
+// The slot ioredis keeps its own command timer in (Command#setTimeout) and clears whenever the
+// command settles (Command#_clearTimers, on resolve and on reject). Ours sits there instead, so
+// a settled command's timer goes without a handler on the promise the caller holds, and a
+// command sent again after a failed attempt (initPromise) is armed afresh, as ioredis would.
+type TimerSlot = { _commandTimeoutTimer?: NodeJS.Timeout }
 
 function armDeadline (command: Command, ms: number): void {
-  // A command sent again (a Cluster redirection) keeps the deadline it got first.
-  const c = command as Command & { [armed]?: true }
-  if (c[armed] === true) return
-  c[armed] = true
-  const timer = setTimeout(() => {
+  const slot = command as unknown as TimerSlot
+  if (slot._commandTimeoutTimer !== undefined) return
+  slot._commandTimeoutTimer = setTimeout(() => {
     setImmediate(() => { if (!command.isResolved) command.reject(new Error(COMMAND_TIMED_OUT)) })
   }, ms)
-  const clear = () => { clearTimeout(timer) }
-  command.promise.then(clear, clear)
 }
 
-/** One node or Sentinel; `deadlineMs` is set right after construction (connecting is async). */
+/**
+ * One node or Sentinel. (A Cluster keeps ioredis's per-node `commandTimeout`: its node
+ * connections are made inside ioredis, where no subclass reaches.)
+ */
 export class DeadlineRedis extends Redis {
-  deadlineMs = 0
+  readonly deadlineMs: number
+
+  constructor (deadlineMs: number, ...args: [options: RedisOptions] | [url: string, options: RedisOptions]) {
+    super(...(args as [string, RedisOptions]))
+    this.deadlineMs = deadlineMs
+  }
 
   override sendCommand (command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
-    if (this.deadlineMs > 0) armDeadline(command, this.deadlineMs)
+    // Unset only while the constructor runs; the connection, and so every command, comes after.
+    if (this.deadlineMs !== undefined) armDeadline(command, this.deadlineMs)
     return super.sendCommand(command, stream)
-  }
-}
-
-/** A Cluster: the deadline spans the redirections and retries during a failover too. */
-export class DeadlineCluster extends Cluster {
-  deadlineMs = 0
-
-  override sendCommand (command: Command, stream?: Parameters<Cluster['sendCommand']>[1], node?: unknown): unknown {
-    if (this.deadlineMs > 0) armDeadline(command, this.deadlineMs)
-    return super.sendCommand(command, stream, node)
   }
 }

@@ -1,9 +1,9 @@
 // The Redis client, tuned to fail fast: a login must never wait on a dead or frozen Redis.
 // One node, Sentinel (the client follows the master through failovers) or Cluster, by
 // configuration alone; every key is namespaced and hash-tagged where a script spans keys.
-import { type Cluster, type Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type Redis, type RedisOptions } from 'ioredis'
 import { type Logger } from 'pino'
-import { DeadlineCluster, DeadlineRedis } from './redis-deadline.js'
+import { DeadlineRedis } from './redis-deadline.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -25,8 +25,9 @@ export interface RedisSettings {
 
 const reconnect = (attempt: number) => Math.min(50 * 2 ** attempt, 2000) // forever, backing off
 
-// No `commandTimeout`: a frozen server (SIGSTOP, CLIENT PAUSE) never answers, so every command
-// has a deadline, but one of our own that a stalled event loop cannot fake (redis-deadline.ts).
+// A frozen server (SIGSTOP, CLIENT PAUSE) never answers, so every command has a deadline: on one
+// node and Sentinel one of our own that a stalled event loop cannot fake (redis-deadline.ts), on
+// a Cluster ioredis's `commandTimeout` on every node connection.
 function redisOptions (s: Pick<RedisSettings, 'connectTimeoutMs'>): RedisOptions {
   return {
     // RESP2: rate-limiter-flexible is tested on it; ioredis 5 speaks it by default.
@@ -77,19 +78,13 @@ export function createRedis (s: RedisSettings, log: Logger): RedisClient {
 }
 
 function connect (s: RedisSettings): RedisClient {
-  const redis = newClient(s)
-  redis.deadlineMs = s.commandTimeoutMs
-  return redis
-}
-
-function newClient (s: RedisSettings): DeadlineRedis | DeadlineCluster {
   const t = s.topology
   const options = redisOptions(s)
   switch (t.kind) {
     case 'single':
-      return new DeadlineRedis(t.url, options)
+      return new DeadlineRedis(s.commandTimeoutMs, t.url, options)
     case 'sentinel':
-      return new DeadlineRedis({
+      return new DeadlineRedis(s.commandTimeoutMs, {
         ...options,
         sentinels: t.sentinels,
         name: t.master,
@@ -104,12 +99,12 @@ function newClient (s: RedisSettings): DeadlineRedis | DeadlineCluster {
       })
     case 'cluster': {
       const { retryStrategy: _perNode, enableOfflineQueue: _offline, enableAutoPipelining: _pipelining, ...nodeOptions } = options
-      return new DeadlineCluster(t.nodes, {
-        redisOptions: { ...nodeOptions, ...(t.password ? { password: t.password } : {}) },
+      return new Cluster(t.nodes, {
+        redisOptions: { ...nodeOptions, commandTimeout: s.commandTimeoutMs, ...(t.password ? { password: t.password } : {}) },
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: reconnect,
-        // During a failover, MOVED/CLUSTERDOWN are retried briefly; the command deadline bounds it.
+        // During a failover, MOVED/CLUSTERDOWN are retried briefly; the command timeout still bounds it.
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         slotsRefreshTimeout: s.connectTimeoutMs

@@ -30,7 +30,7 @@ export function createStoreHealth ({ redis, log, now, quietMs = 1000 }: StoreHea
     available: () => redis === null || (redis.status === 'ready' && quiet()),
     failed: err => {
       // Once per spell of refusals, not once per refused login.
-      if (quiet()) log.warn({ err: { message: err instanceof Error ? err.message : String(err) }, quietMs }, 'a Redis store call failed; logins refused until Redis answers again')
+      if (quiet()) log.warn({ err: { message: err instanceof Error ? err.message : String(err) }, quietMs }, 'a Redis store call failed; new logins are refused for quietMs after each failure')
       lastFailure = now()
     }
   }

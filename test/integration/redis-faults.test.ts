@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { closeRedis, createRedis, waitForRedis } from '../../src/infra/redis.js'
+import { COMMAND_TIMED_OUT } from '../../src/infra/redis-deadline.js'
 import { createStoreHealth } from '../../src/infra/store-guard.js'
 import { createRedisSessionStore } from '../../src/session/redis-session-store.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
@@ -78,7 +79,7 @@ describe('the Redis client', () => {
     server.freeze()
     try {
       const { value, ms } = await timed(async () => await client.get('k').then(() => undefined, (err: unknown) => err))
-      expect((value as Error).message).toBe('Command timed out')
+      expect((value as Error).message).toBe(COMMAND_TIMED_OUT)
       expect(ms).toBeGreaterThanOrEqual(95)
       expect(ms).toBeLessThan(300)
     } finally {
@@ -139,7 +140,7 @@ describe('the session store\'s health', () => {
     }
     expect(health.available()).toBe(false)
     expect(warnings).toHaveLength(1) // once per spell, not once per refused call
-    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ err: { message: 'Command timed out' }, msg: expect.stringMatching(/logins refused/) })
+    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ err: { message: COMMAND_TIMED_OUT }, msg: expect.stringMatching(/logins are refused/) })
   })
 })
 

@@ -22,7 +22,8 @@ import { type Objective } from '../measure/slo.js'
 import { type Extras, type PhaseRecord, type Scenario, type ScenarioContext } from './types.js'
 
 const HONEST = [{ cls: 'honest' as const, weight: 1 }]
-const BLOCKED = datacenterAddresses(3, 40)
+/** Where the rejection path's stuffing comes from: addresses blocked before it is measured. */
+export const BLOCKED = datacenterAddresses(3, 40)
 
 const blockedAddresses = (connections: number): LoadSpec[] =>
   [{ cls: 'stuffing', connections, makeAgent: c => createStuffingAgent({ random: seededRandom(900 + c), addresses: BLOCKED, knownUsernames: [], knownShare: 0 }) }]

@@ -59,21 +59,30 @@ export const WARM_UP_ATTACKERS: AttackerRanges = { proxyOctets: [203, 1], pumpPr
 /** The pumpers' own accounts (pumpN, each with a premium number of its own). */
 export const pumpAccounts = (r: AttackerRanges): number[] => Array.from({ length: 20 }, (_, i) => r.firstPumpAccount + i)
 
+/** The addresses each attacking class of a kit sends from (the botnet's are drawn at random). */
+export function attackerAddresses (r: AttackerRanges) {
+  return {
+    stuffing: proxyPool(4, r.proxyOctets),
+    pumping: proxyPool(2, r.pumpProxyOctets),
+    bruteForce: datacenterAddresses(2, r.bruteForceHosts),
+    bots: datacenterAddresses(3, r.botHosts)
+  }
+}
+
 export function createTrafficKit (stack: Stack, recorder: Recorder, spec: PopulationSpec, seed = 7, attackers = MEASURED_ATTACKERS): TrafficKit {
   const mfaShare = stack.sinks === undefined ? 0 : spec.mfaShare
   const accounts = buildAccounts({ indices: pickHonestIndices(spec.size, mfaShare, spec.offset ?? 0), natShare: spec.natShare, natAddresses: spec.natAddresses, formShare: spec.formShare, seed })
   const pool = createAccountPool(accounts)
   const bruteTargets = accounts.slice(0, 5).map(a => a.username)
   const knownUsernames = accounts.filter((_, i) => i % 7 === 3).map(a => a.username)
-  const stuffingPool = proxyPool(4, attackers.proxyOctets)
-  const pumpPool = proxyPool(2, attackers.pumpProxyOctets)
+  const from = attackerAddresses(attackers)
 
   const factory = (cls: TrafficClass, target: Target, base: number): AgentFactory => {
     switch (cls) {
       case 'honest':
         return () => createHonestAgent({ pool, recorder, mailbox: stack.sinks?.mailbox, target, clock: () => performance.now(), maxWaitS: 30, once: spec.once === true })
       case 'stuffing':
-        return c => createStuffingAgent({ random: seededRandom(base + c), addresses: stuffingPool, knownUsernames, knownShare: 0.25 })
+        return c => createStuffingAgent({ random: seededRandom(base + c), addresses: from.stuffing, knownUsernames, knownShare: 0.25 })
       case 'botnet-stuffing':
         return c => {
           const random = seededRandom(base + c)
@@ -82,11 +91,11 @@ export function createTrafficKit (stack: Stack, recorder: Recorder, spec: Popula
           return createStuffingAgent({ random, addresses: Array.from({ length: 400 }, () => botnetAddress(random)), knownUsernames, knownShare: 0.25 })
         }
       case 'brute-force':
-        return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: datacenterAddresses(2, attackers.bruteForceHosts) })
+        return c => createBruteForceAgent({ random: seededRandom(base + c), targets: bruteTargets, addresses: from.bruteForce })
       case 'bot':
-        return c => createBotAgent({ random: seededRandom(base + c), addresses: datacenterAddresses(3, attackers.botHosts) })
+        return c => createBotAgent({ random: seededRandom(base + c), addresses: from.bots })
       case 'sms-pumping':
-        return c => createPumpAgent({ random: seededRandom(base + c), accounts: pumpAccounts(attackers), addresses: pumpPool })
+        return c => createPumpAgent({ random: seededRandom(base + c), accounts: pumpAccounts(attackers), addresses: from.pumping })
     }
   }
 

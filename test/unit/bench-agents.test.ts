@@ -9,6 +9,8 @@ import { createBruteForceAgent, createStuffingAgent } from '../../bench/traffic/
 import { createHonestAgent, type Mailbox } from '../../bench/traffic/honest-agent.js'
 import { hasSecondFactor, honestPassword, pickHonestIndices, pumpPhone, verifyCredentials } from '../../bench/traffic/population.js'
 import { createPumpAgent } from '../../bench/traffic/pump-agent.js'
+import { BLOCKED } from '../../bench/scenarios/overhead.js'
+import { attackerAddresses, MEASURED_ATTACKERS, pumpAccounts, WARM_UP_ATTACKERS } from '../../bench/scenarios/traffic-kit.js'
 
 const json = (status: number, body: unknown, headers: Record<string, string | string[]> = {}) => readAnswer(status, JSON.stringify(body), headers)
 
@@ -148,6 +150,19 @@ describe('an honest user', () => {
 })
 
 describe('the attackers', () => {
+  it('rehearse from networks and accounts of their own: nothing the warm-up counts is counted for the measured attack', () => {
+    const network = (address: string) => address.replace(/\.\d+$/, '')
+    const networks = (r: typeof MEASURED_ATTACKERS) => new Set(Object.values(attackerAddresses(r)).flat().map(network))
+    const measured = networks(MEASURED_ATTACKERS)
+    const rehearsal = networks(WARM_UP_ATTACKERS)
+    expect(measured.size).toBeGreaterThan(0)
+    expect([...rehearsal].filter(n => measured.has(n))).toEqual([])
+    // overhead's blocked hosts are no attacker's either (they matter against a --target gateway).
+    for (const n of BLOCKED.map(network)) expect(measured.has(n) || rehearsal.has(n)).toBe(false)
+    const numbers = (r: typeof MEASURED_ATTACKERS) => pumpAccounts(r).map(pumpPhone)
+    expect(new Set([...numbers(MEASURED_ATTACKERS), ...numbers(WARM_UP_ATTACKERS)]).size).toBe(40)
+  })
+
   it('stuff leaked pairs from rotating addresses, reproducibly for a seed', () => {
     const addresses = proxyPool(4, [203, 0])
     const make = () => createStuffingAgent({ random: seededRandom(42), addresses, knownUsernames: ['h1', 'h2'], knownShare: 0.25 })

@@ -7,9 +7,9 @@ const STORE_RETRY_AFTER_S = 2
 /**
  * Whether the Redis behind the stores can be counted on now: connected, and no store call failed
  * in the last `quietMs`. Logins ask before calling the backend, so that a Redis outage costs no
- * backend call and answers a right and a wrong password alike. A call fails on a timeout only
- * when Redis has not answered in time, never because the gateway's own loop stood still
- * (redis-deadline.ts), so one failure is enough to believe.
+ * backend call and answers a right and a wrong password alike. On one node and Sentinel a call
+ * fails on a timeout only when Redis has not answered in time, never because the gateway's own
+ * loop stood still (redis-deadline.ts), so one failure is enough to believe.
  */
 export interface StoreHealth {
   available: () => boolean

@@ -33,11 +33,13 @@ export interface PopulationOptions {
 
 export function buildAccounts (o: PopulationOptions): Account[] {
   const random: Random = seededRandom(o.seed)
-  return o.indices.map((n, i) => ({
+  return o.indices.map(n => ({
     n,
     username: honestUsername(n),
     password: honestPassword(n),
-    address: honestAddress(i, o.natShare, o.natAddresses),
+    // By account number, not position: two populations (a warm-up's and the measured one) never
+    // share a home address.
+    address: honestAddress(n, o.natShare, o.natAddresses),
     ...(hasSecondFactor(n) ? { phone: honestPhone(n), email: honestEmail(n) } : {}),
     identity: browserIdentity(random),
     form: random() < o.formShare,

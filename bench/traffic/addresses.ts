@@ -29,10 +29,10 @@ const dotted = (n: number): string => [24, 16, 8, 0].map(s => (n >>> s) & 255).j
 // well under subnet_attempts' 300 per minute, as a real subscriber base would.
 const HONEST_SUBNETS = 8192
 
-/** The home address of honest account index `i` (0-based): one address per account. */
-export function honestHomeAddress (i: number): string {
-  const subnet = i % HONEST_SUBNETS
-  const host = 1 + (Math.floor(i / HONEST_SUBNETS) % 254)
+/** The home address of honest account `n`: one address per account, up to 8192 × 254 of them. */
+export function honestHomeAddress (n: number): string {
+  const subnet = n % HONEST_SUBNETS
+  const host = 1 + (Math.floor(n / HONEST_SUBNETS) % 254)
   return dotted((10 << 24) + (subnet << 8) + host)
 }
 
@@ -41,11 +41,11 @@ export function cgnatAddress (k: number): string {
   return dotted((100 << 24) + (64 << 16) + ((k % 16_384) << 8) + 7)
 }
 
-/** Where honest account `i` logs in from: its home, or one of `natAddresses` shared egresses. */
-export function honestAddress (i: number, natShare: number, natAddresses: number): string {
+/** Where honest account `n` logs in from: its home, or one of `natAddresses` shared egresses. */
+export function honestAddress (n: number, natShare: number, natAddresses: number): string {
   // Every 1/natShare-th account sits behind NAT: a stable choice per account, no randomness.
-  const behindNat = natShare > 0 && natAddresses > 0 && (i * 7919) % 1000 < natShare * 1000
-  return behindNat ? cgnatAddress(i % natAddresses) : honestHomeAddress(i)
+  const behindNat = natShare > 0 && natAddresses > 0 && (n * 7919) % 1000 < natShare * 1000
+  return behindNat ? cgnatAddress(n % natAddresses) : honestHomeAddress(n)
 }
 
 /** A proxy provider's pool: `subnets` /24s, every usable host of each. */

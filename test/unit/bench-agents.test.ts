@@ -50,6 +50,14 @@ describe('the account directory', () => {
     expect(honestAddress(77, 0.1, 64)).toBe(honestAddress(77, 0.1, 64))
     expect(proxyPool(4, [203, 0])).toHaveLength(4 * 254)
   })
+
+  it('gives two populations no home address in common (a warm-up\'s and the measured one)', () => {
+    const homes = (offset: number) => buildAccounts({ indices: pickHonestIndices(2000, 0.2, offset), natShare: 0.1, natAddresses: 64, formShare: 0, seed: 1 })
+      .map(a => a.address).filter(a => !a.startsWith('100.64.'))
+    const measured = new Set(homes(0))
+    expect(measured.size).toBeGreaterThan(1500)
+    expect(homes(500_000).filter(a => measured.has(a))).toEqual([])
+  })
 })
 
 describe('an honest user', () => {
@@ -77,7 +85,7 @@ describe('an honest user', () => {
     const login = agent.next()
     expect(login).toMatchObject({ step: 'login', method: 'POST', path: '/auth/login' })
     expect(login.headers['user-agent']).toMatch(/Mozilla/)
-    expect(login.headers['x-forwarded-for']).toBe(honestAddress(0, 0, 0))
+    expect(login.headers['x-forwarded-for']).toBe(honestAddress(10, 0, 0))
     expect(login.headers.cookie).toBeUndefined()
     expect(JSON.parse(login.body ?? '')).toEqual({ username: 'h10', password: honestPassword(10) })
 

@@ -33,7 +33,7 @@ export const credentialStuffing: Scenario = {
     // phase has, so that the measured phase starts on compiled code (V8 compiles a path on its
     // first few hundred calls) and on none of their per-address, per-network or per-account
     // counters. Replica-wide windows (the failure-surge rule's) do see them, as in service. A
-    // cold gateway under attack at peak is measured apart (bench/RESULTS.md, cold start).
+    // cold gateway under attack at peak is the cold-start scenario's.
     const rehearsal = createTrafficKit(ctx.stack, ctx.recorder, { ...DEFAULT_POPULATION, size: 2000, offset: 300_000 }, 11, WARM_UP_ATTACKERS)
     await ctx.warmUp({ name: 'warm-up attack', durationS: 3, loads: rehearsal.loads(ATTACK_MIX.filter(c => c.cls !== 'honest'), { kind: 'open', rate: 150 }) })
     await ctx.phase({ name: 'attack', durationS: ctx.options.durationS, loads: kit.loads(ATTACK_MIX, ctx.options.model) })

@@ -44,3 +44,9 @@ export function extraObjective (input: SloInput, key: string, description: strin
   const v = input.extras[key]
   return { id: key, description, op, target, actual: typeof v === 'number' ? v : undefined, format }
 }
+
+/** Answers with this problem code, over every class: none, where its cause was known to be fine. */
+export function codeAtMost (input: SloInput, code: string, max: number, description: string): Objective {
+  const actual = input.figures.classes.reduce((n, c) => n + (c.codes[code] ?? 0), 0)
+  return { id: `code_${code}`, description, op: '<=', target: max, actual, format: 'count' }
+}

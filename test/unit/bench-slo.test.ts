@@ -4,6 +4,7 @@ import { chooseModel, parseBenchArgs } from '../../bench/cli-args.js'
 import { type Figures } from '../../bench/measure/figures.js'
 import { allPassed, evaluateSlo, evaluateSlos, formatValue } from '../../bench/measure/slo.js'
 import { type MetricsSample } from '../../bench/measure/metrics-sampler.js'
+import { coldStart } from '../../bench/scenarios/cold-start.js'
 import { credentialStuffing } from '../../bench/scenarios/credential-stuffing.js'
 import { commonObjectives } from '../../bench/scenarios/objectives.js'
 import { crowdSize, postMaintenance } from '../../bench/scenarios/post-maintenance.js'
@@ -72,6 +73,24 @@ describe('objectives', () => {
     expect(evaluateSlos(good).filter(r => !r.pass)).toEqual([])
     const bad = evaluateSlos(credentialStuffing.objectives(input({ figures: figures({ honest, classes: [attack('stuffing', 0.35), attack('brute-force', 0.99), attack('bot', 0.99)] }), extras: { maxCodesToOnePumpNumber: 11 } })))
     expect(bad.filter(r => !r.pass).map(r => r.id)).toEqual(['stuffing_blocked', 'maxCodesToOnePumpNumber'])
+  })
+
+  it('in cold-start: no answer may blame Redis or the backend, in any class; a moment of shedding passes', () => {
+    const cls = (name: 'honest' | 'stuffing', codes: Record<string, number>) => ({
+      cls: name,
+      requests: 100,
+      rps: 10,
+      latency: { count: 100, mean: 1, p50: 1, p90: 1, p99: 1, max: 1 },
+      outcomes: { success: 0, progress: 0, refused: 0, blocked: 0, unavailable: 0, client_error: 0, server_error: 0, transport: 0 },
+      codes
+    })
+    const honest = (successRate: number) => ({ flows: 100, succeeded: successRate * 100, successRate, falsePositives: 0, falsePositiveRate: 0, signIn: { count: 100, mean: 1, p50: 1, p90: 1, p99: 1, max: 1 }, failuresByCode: {} })
+    const failed = (classes: ReturnType<typeof cls>[], successRate = 0.96) =>
+      evaluateSlos(coldStart.objectives(input({ figures: figures({ honest: honest(successRate), classes }) }))).filter(r => !r.pass).map(r => r.id)
+    expect(failed([cls('honest', { authenticated: 96, overloaded: 4 })])).toEqual([])
+    expect(failed([cls('honest', { authenticated: 99 }), cls('stuffing', { session_store_unavailable: 1 })])).toEqual(['code_session_store_unavailable'])
+    expect(failed([cls('honest', { auth_unavailable: 2 })])).toEqual(['code_auth_unavailable'])
+    expect(failed([cls('honest', { overloaded: 20 })], 0.8)).toEqual(['honest_success'])
   })
 
   it('in post-maintenance: the backend\'s busiest second after the window, as a share of the crowd', () => {

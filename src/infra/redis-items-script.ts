@@ -1,7 +1,7 @@
 // One script call for many items of the same kind (all the limit counters of a login, all its
 // velocity subjects), each item failing alone, as separate scripts would. On one node the items
-// go as one call (with the rest of the tick, see redis-script.ts); on a Cluster one
-// call per item, since items of different subjects sit in different hash slots.
+// go as one call (with the rest of the tick, see redis-script.ts); on a Cluster one call per
+// item, since items of different subjects sit in different hash slots.
 import { type RedisClient } from './redis.js'
 import { defineScript } from './redis-script.js'
 

@@ -5,10 +5,9 @@
 // (its limit counters, velocity windows, shared-address count, session write) is then one
 // command, one reply and one promise to settle instead of four (8-23% less gateway CPU per login
 // measured, bench/RESULTS.md). Flushed on nextTick: merging the logins of a whole poll phase
-// (setImmediate) took a tenth off Redis's CPU per login, but one command timing out then fails
-// every login in it, and it is not yet measured under attack load (bench/RESULTS.md). A script
-// that fails fails alone (pcall). On a Cluster every script runs by itself, since one call must
-// stay inside one hash slot.
+// (setImmediate) took a tenth off Redis's CPU per login, but not the gateway's, and made the
+// start of an attack slower (bench/RESULTS.md). A script that fails fails alone (pcall). On a
+// Cluster every script runs by itself, since one call must stay inside one hash slot.
 import { createHash } from 'node:crypto'
 import { type RedisClient } from './redis.js'
 

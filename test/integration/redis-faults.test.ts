@@ -6,6 +6,7 @@ import { COMMAND_TIMED_OUT } from '../../src/infra/redis-deadline.js'
 import { createStoreHealth } from '../../src/infra/store-guard.js'
 import { createRedisSessionStore } from '../../src/session/redis-session-store.js'
 import { fakeBackendForTest } from '../helpers/fake-auth-backend.js'
+import { gatewayClient } from '../helpers/redis-probe.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { buildTestApp, jsonLogin } from '../helpers/test-app.js'
 
@@ -67,9 +68,7 @@ describe('the Redis client', () => {
   it('answers a command whose reply came in while the event loop stood still past its deadline, and times out one Redis never answers', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
-    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
-    onTestFinished(() => closeRedis(client))
-    await waitForRedis(client, 2000)
+    const client = await gatewayClient(server.url, 100)
     await client.set('k', 'v')
 
     const stalled = client.get('k') // written at once; the reply waits unread through the stall
@@ -115,9 +114,7 @@ describe('the session store\'s health', () => {
   it('stays available through a stall of the gateway\'s own loop, and turns unavailable (logged once) when Redis freezes', async () => {
     const server = await startRedisServer()
     onTestFinished(() => server.stop())
-    const client = createRedis({ topology: { kind: 'single', url: server.url }, commandTimeoutMs: 100, connectTimeoutMs: 500 }, pino({ level: 'silent' }))
-    onTestFinished(() => closeRedis(client))
-    await waitForRedis(client, 2000)
+    const client = await gatewayClient(server.url, 100)
     const warnings: string[] = []
     const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(line) } })
     const health = createStoreHealth({ redis: client, log, now: Date.now })

@@ -167,3 +167,14 @@ export function machineCeilingRatio (otherCpuMsPerAnswer: ReadonlyArray<number |
   const spent = known.reduce((sum, ms) => sum + ms, 0)
   return known.length === 0 || spent <= 0 || directRps <= 0 ? null : (cores * 1000 / spent) / directRps
 }
+
+/**
+ * The worst second's event-loop delay p99 within `slices`: the highest of the gateway's
+ * per-second p99 samples, leaving out the first `skipMs` of each slice (a sample covers the
+ * second before it, and a slice's start is a load generator starting), minus the sampler's own
+ * interval; null without a sample (pure).
+ */
+export function worstEventLoopSecond (samples: ReadonlyArray<{ t: number, eventLoopP99Ms?: number | undefined }>, slices: ReadonlyArray<{ start: number, end: number }>, skipMs: number, resolutionMs: number): number | null {
+  const within = samples.filter(s => s.eventLoopP99Ms !== undefined && slices.some(p => s.t >= p.start + skipMs && s.t <= p.end))
+  return within.length === 0 ? null : Math.max(0, Math.max(...within.map(s => s.eventLoopP99Ms ?? 0)) - resolutionMs)
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { classifyAnswer, type Step, type TrafficClass } from '../../bench/measure/classify.js'
-import { computeFigures, latencyWithin, machineCeilingRatio, phaseFigures, pooledFigures } from '../../bench/measure/figures.js'
+import { computeFigures, latencyWithin, machineCeilingRatio, phaseFigures, pooledFigures, worstEventLoopSecond } from '../../bench/measure/figures.js'
 import { type FlowRecord, type ResponseRecord } from '../../bench/measure/recorder.js'
 import { latencyStats, percentile } from '../../bench/measure/stats.js'
 import { buildTimeline, recoveryAfter, type TimelinePoint } from '../../bench/measure/timeline.js'
@@ -129,5 +129,30 @@ describe('machineCeilingRatio', () => {
     expect(machineCeilingRatio([0.06, null], 2, 34_000)).toBeCloseTo(0.98, 2)
     expect(machineCeilingRatio([null, null], 2, 34_000)).toBeNull()
     expect(machineCeilingRatio([0.1], 2, 0)).toBeNull()
+  })
+})
+
+describe('worstEventLoopSecond', () => {
+  // Per-second samples of the gateway's p99 (ms); two slices, 0-5 s and 10-15 s.
+  const samples = [
+    { t: 1000, eventLoopP99Ms: 90 }, // the first second of a slice: a load generator starting
+    { t: 3000, eventLoopP99Ms: 24 },
+    { t: 5000, eventLoopP99Ms: 31 },
+    { t: 7000, eventLoopP99Ms: 80 }, // between the slices
+    { t: 12_500, eventLoopP99Ms: 27 },
+    { t: 14_000, eventLoopP99Ms: undefined }, // a scrape that failed
+    { t: 15_500, eventLoopP99Ms: 99 } // after the second slice
+  ]
+  const slices = [{ start: 0, end: 5000 }, { start: 10_000, end: 15_000 }]
+
+  it('takes the highest sample inside the slices, after their first seconds, less the sampling interval', () => {
+    expect(worstEventLoopSecond(samples, slices, 2000, 10)).toBe(21)
+    expect(worstEventLoopSecond(samples, slices, 0, 10)).toBe(80)
+    expect(worstEventLoopSecond(samples, [slices[1]!], 2000, 10)).toBe(17)
+  })
+
+  it('is null without a sample and never below zero', () => {
+    expect(worstEventLoopSecond(samples, [{ start: 20_000, end: 30_000 }], 0, 10)).toBeNull()
+    expect(worstEventLoopSecond([{ t: 3000, eventLoopP99Ms: 4 }], slices, 0, 10)).toBe(0)
   })
 })

@@ -241,6 +241,7 @@ function eventLoop (ctx: ScenarioContext, m: Measured, at80: ReturnType<typeof p
   const samples = ctx.samples()
   const raw = samples.filter(s => within(s.t) && s.eventLoopP99Ms !== undefined).map(s => s.eventLoopP99Ms ?? 0)
   const rss = samples.map(s => s.rssMb ?? 0)
+  // The same skip for every kind of slice, so that their worst seconds compare alike.
   const worst = (slices: readonly PhaseRecord[]) => worstEventLoopSecond(samples, slices, LOADED_SKIP_MS, EVENT_LOOP_RESOLUTION_MS)
   return {
     loadedRateOffered: m.rate,

@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto'
 import { type Logger } from 'pino'
 import { type Config } from './config.js'
-import { type Metrics } from './infra/metrics.js'
+import { addStateGauge, type Metrics } from './infra/metrics.js'
 import { createConcurrencyLimiter } from './admission/concurrency.js'
 import { createDemoFaults, type DemoFaults } from './demo/demo-faults.js'
 import { createMaintenanceState, type MaintenanceState } from './admission/maintenance-state.js'
 import { createNdjsonSink } from './infra/ndjson-sink.js'
 import { closeRedis, createRedis, type RedisClient, waitForRedis } from './infra/redis.js'
 import { createStoreHealth, type StoreHealth } from './infra/store-guard.js'
+import { createInsuranceStorage, type InsuranceStorage } from './limits/insurance-storage.js'
 import { createLoginGuards, type LoginGuards } from './login-guards.js'
 import { type AuthBackend, createHttpAuthBackend } from './login/auth-backend.js'
 import { createDelivery, type Delivery } from './otp/delivery.js'
@@ -66,8 +67,11 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const authBackend = createAuthBackend(config, redis, deps.authBackendUrl, log, metrics, now)
   const keyPrefix = config.REDIS_KEY_PREFIX
   const faults = deps.demoFaults ?? createDemoFaults()
-  const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults)
-  const guards = await createLoginGuards(config, redis, log, metrics, now)
+  // One bound for every count kept in process, whatever the number of keys an attack brings.
+  const counts = createInsuranceStorage(config.LIMIT_INSURANCE_MAX_KEYS)
+  addStateGauge(metrics, 'lg_limit_insurance_keys', 'Limit keys counted in process (insurance while Redis fails; every key without Redis), at most LIMIT_INSURANCE_MAX_KEYS', () => counts.size)
+  const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults, counts)
+  const guards = await createLoginGuards(config, redis, log, metrics, now, counts)
   const audit = createNdjsonSink(config.AUDIT_LOG, config.DECISION_LOG_MAX_BYTES) // shares the file with the guards' own
   auditRuleChanges(guards.rules, audit)
   const policy = { idleMs: config.SESSION_IDLE_TIMEOUT_S * 1000, absoluteMs: config.SESSION_ABSOLUTE_TIMEOUT_S * 1000, maxPerUser: config.SESSION_MAX_PER_USER }
@@ -147,7 +151,7 @@ function createAuthBackend (config: Config, redis: RedisClient | null, fallbackU
   })
 }
 
-function createOtp (config: Config, redis: RedisClient | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number, faults: DemoFaults): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
+function createOtp (config: Config, redis: RedisClient | null, health: StoreHealth, log: Logger, metrics: Metrics, now: () => number, faults: DemoFaults, counts: InsuranceStorage): Pick<Components, 'otp' | 'delivery' | 'outbox'> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const outbox = createOutbox()
   const delivery = createDelivery({
@@ -171,6 +175,7 @@ function createOtp (config: Config, redis: RedisClient | null, health: StoreHeal
       secret: config.secret,
       replicas: config.GATEWAY_REPLICAS,
       metrics,
+      storage: counts,
       perDestinationPerDay: config.OTP_SENDS_PER_DESTINATION_PER_DAY,
       perCountryPerHour: config.OTP_SENDS_PER_COUNTRY_PER_HOUR
     }),

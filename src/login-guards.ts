@@ -12,6 +12,7 @@ import { type Metrics } from './infra/metrics.js'
 import { createNdjsonSink } from './infra/ndjson-sink.js'
 import { type BlockCache, createBlockCache } from './limits/block-cache.js'
 import { createExemptions, type Exemptions } from './limits/exemptions.js'
+import { type InsuranceStorage } from './limits/insurance-storage.js'
 import { createLimitCounters, type LimitCounters } from './limits/limit-counters.js'
 import { createLimitGuard, type LimitGuard } from './limits/limit-guard.js'
 import { createSharedAddresses } from './limits/shared-addresses.js'
@@ -47,10 +48,10 @@ export interface LoginGuards {
   close: () => Promise<void>
 }
 
-export async function createLoginGuards (config: Config, redis: RedisClient | null, log: Logger, metrics: Metrics, now: () => number): Promise<LoginGuards> {
+export async function createLoginGuards (config: Config, redis: RedisClient | null, log: Logger, metrics: Metrics, now: () => number, storage: InsuranceStorage): Promise<LoginGuards> {
   const keyPrefix = config.REDIS_KEY_PREFIX
   const sharedPolicy = { multiplier: config.SHARED_ADDRESS_MULTIPLIER }
-  const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics })
+  const counters = createLimitCounters({ redis, keyPrefix, limits: config.limits, shared: sharedPolicy, replicas: config.GATEWAY_REPLICAS, metrics, storage })
   const blocks = createBlockCache(config.BLOCK_CACHE_MAX_ENTRIES, now)
   const guard = createLimitGuard({
     counters,

@@ -1,7 +1,9 @@
 // One rate-limiter-flexible counter: in Redis, shared by every replica, with an in-process
-// insurance limiter taking over while Redis fails; or in memory alone (demo mode).
+// insurance limiter taking over while Redis fails; or in memory alone (demo mode). What is kept
+// in process is kept in a bounded storage shared by every counter (insurance-storage.ts).
 import { type RedisClient } from '../infra/redis.js'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { type InsuranceStorage } from './insurance-storage.js'
 
 export interface CounterOptions {
   redis: RedisClient | null
@@ -11,17 +13,33 @@ export interface CounterOptions {
   /** Gateway replicas sharing the Redis: the insurance budget of each is its share. */
   replicas: number
   onInsurance: () => void
+  /** Where the in-process counts live, shared by every counter of the app. */
+  storage: InsuranceStorage
 }
 
 export type Counter = RateLimiterMemory | RateLimiterRedis
+
+type MemoryOptions = ConstructorParameters<typeof RateLimiterMemory>[0]
+
+/**
+ * RateLimiterMemory on the bounded storage. rate-limiter-flexible keeps its storage in the
+ * `_memoryStorage` field and asks it for incrby, set, get and delete (version pinned; a test
+ * checks that the counts land in the storage given).
+ */
+class BoundedLimiter extends RateLimiterMemory {
+  constructor (opts: MemoryOptions, storage: InsuranceStorage) {
+    super(opts);
+    (this as unknown as { _memoryStorage: InsuranceStorage })._memoryStorage = storage
+  }
+}
 
 /**
  * rate-limiter-flexible's insurance limiter, counting each local attempt as `replicas` points
  * against the full budget: while Redis is down, every replica enforces its share of the limit.
  */
-class InsuranceLimiter extends RateLimiterMemory {
-  constructor (opts: ConstructorParameters<typeof RateLimiterMemory>[0], private readonly scale: number, private readonly onUse: () => void) {
-    super(opts)
+class InsuranceLimiter extends BoundedLimiter {
+  constructor (opts: MemoryOptions, storage: InsuranceStorage, private readonly scale: number, private readonly onUse: () => void) {
+    super(opts, storage)
   }
 
   override consume (key: string | number, points = 1, options?: Record<string, unknown>): Promise<RateLimiterRes> {
@@ -38,8 +56,8 @@ const insurances = new WeakMap<Counter, RateLimiterMemory>()
 
 export function createCounter (o: CounterOptions): Counter {
   const base = { keyPrefix: o.keyPrefix, points: o.points, duration: o.durationS }
-  if (o.redis === null) return new RateLimiterMemory(base)
-  const insurance = new InsuranceLimiter(base, o.replicas, o.onInsurance)
+  if (o.redis === null) return new BoundedLimiter(base, o.storage)
+  const insurance = new InsuranceLimiter(base, o.storage, o.replicas, o.onInsurance)
   const counter = new RateLimiterRedis({
     ...base,
     storeClient: o.redis,

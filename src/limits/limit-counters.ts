@@ -2,6 +2,7 @@
 import { type RedisClient } from '../infra/redis.js'
 import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from './counter.js'
+import { type InsuranceStorage } from './insurance-storage.js'
 import { type CounterChange, changeThrough, createCounterScript } from './counter-script.js'
 import { blockSecondsFor, LIMIT_NAMES, type LimitKey, type LimitName, type Limits, maxBudgetOf, type Observation, type SharedPolicy } from './limit-policy.js'
 
@@ -27,6 +28,8 @@ export interface LimitCounterOptions {
   /** Gateway replicas sharing the Redis: the insurance budget of each is its share. */
   replicas: number
   metrics: Metrics
+  /** The in-process counts (insurance while Redis fails; everything without Redis). */
+  storage: InsuranceStorage
 }
 
 const DAY_S = 86_400
@@ -40,6 +43,7 @@ export function createLimitCounters (opts: LimitCounterOptions): LimitCounters {
     points,
     durationS,
     replicas: opts.replicas,
+    storage: opts.storage,
     onInsurance: () => opts.metrics.limitInsurance.inc({ limit: name })
   })
   for (const name of LIMIT_NAMES) {

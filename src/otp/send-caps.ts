@@ -6,6 +6,7 @@ import { type RedisClient } from '../infra/redis.js'
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min'
 import { type Metrics } from '../infra/metrics.js'
 import { type Counter, createCounter, increment } from '../limits/counter.js'
+import { type InsuranceStorage } from '../limits/insurance-storage.js'
 import { type Channel } from './challenge.js'
 
 export type CapResult =
@@ -25,6 +26,8 @@ export interface SendCapOptions {
   perCountryPerHour: number
   replicas: number
   metrics: Metrics
+  /** The in-process counts, shared with the login limits (insurance-storage.ts). */
+  storage: InsuranceStorage
 }
 
 export function countryCallingCode (phone: string): string | undefined {
@@ -38,6 +41,7 @@ export function createSendCaps (o: SendCapOptions): SendCaps {
     points,
     durationS,
     replicas: o.replicas,
+    storage: o.storage,
     onInsurance: () => o.metrics.limitInsurance.inc({ limit: `otp_${name}` })
   })
   const caps: Array<{ name: string, counter: Counter, points: number, windowS: number, key: (channel: Channel, to: string) => string | undefined }> = [

@@ -3,6 +3,7 @@
 // falls to its insurance limiter alone while the others stand as Redis counted them.
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createMetrics } from '../../src/infra/metrics.js'
+import { createInsuranceStorage } from '../../src/limits/insurance-storage.js'
 import { createLimitCounters } from '../../src/limits/limit-counters.js'
 import { DEFAULT_LIMITS, type LimitKey } from '../../src/limits/limit-policy.js'
 import { gatewayClient } from '../helpers/redis-probe.js'
@@ -13,7 +14,7 @@ async function countersOnRedis () {
   onTestFinished(async () => { await server.stop() })
   const redis = await gatewayClient(server.url)
   const metrics = createMetrics()
-  const counters = createLimitCounters({ redis, keyPrefix: 't:', limits: DEFAULT_LIMITS, shared: { multiplier: 10 }, replicas: 1, metrics })
+  const counters = createLimitCounters({ redis, keyPrefix: 't:', limits: DEFAULT_LIMITS, shared: { multiplier: 10 }, replicas: 1, metrics, storage: createInsuranceStorage(1000) })
   return { redis, counters, metrics }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { attackMemory } from '../../bench/scenarios/attack-memory.js'
 import { overhead } from '../../bench/scenarios/overhead.js'
 import { chooseModel, parseBenchArgs } from '../../bench/cli-args.js'
 import { type Figures } from '../../bench/measure/figures.js'
@@ -17,6 +18,27 @@ function figures (over: Partial<Figures> = {}): Figures {
 const sample = (http5xx: number): MetricsSample => ({ t: 0, breakers: {}, rssMb: 100, heapUsedMb: 50, eventLoopP99Ms: 11, http5xx, http503: 0, otpSends: {}, blockCacheHits: 0, insuranceChecks: 0, sessionGraceCopies: undefined })
 
 const input = (over: Partial<SloInput> = {}): SloInput => ({ figures: figures(), recoveries: [], extras: {}, samples: [], faults: [], backend: [], ...over })
+
+describe('attack-memory objectives', () => {
+  const full = { addressesTracked: 100_000, crowdSignedIn: 100_000, outageAddresses: 100_000, outageUnanswered: 0, rssMaxMb: 190 }
+  const results = (extras: Record<string, number>) => evaluateSlos(attackMemory.objectives(input({ extras })))
+  const byId = (extras: Record<string, number>, id: string) => results(extras).find(r => r.id === id)
+
+  it('pass when every cache filled, with Redis up and then down, under 200 MB and every flood request answered', () => {
+    expect(allPassed(results(full))).toBe(true)
+  })
+
+  it('fail when the gateway fell over during the outage, or grew past 200 MB', () => {
+    expect(byId({ ...full, outageUnanswered: 3 }, 'outageUnanswered')?.pass).toBe(false)
+    expect(byId({ ...full, rssMaxMb: 201 }, 'rssMaxMb')?.pass).toBe(false)
+  })
+
+  it('do not judge the memory of an outage flood that did not reach its size', () => {
+    const short = { ...full, outageAddresses: 40_000 }
+    expect(byId(short, 'outageAddresses')?.pass).toBe(false)
+    expect(byId(short, 'rssMaxMb')).toMatchObject({ pass: false, note: 'not measured in this run' })
+  })
+})
 
 describe('objectives', () => {
   it('pass or fail on their target, and fail when nothing was measured', () => {

@@ -10,6 +10,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createMetrics } from '../../src/infra/metrics.js'
 import { createBlockCache } from '../../src/limits/block-cache.js'
+import { createInsuranceStorage } from '../../src/limits/insurance-storage.js'
 import { createLimitCounters } from '../../src/limits/limit-counters.js'
 import { createLimitGuard } from '../../src/limits/limit-guard.js'
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName, type Limits } from '../../src/limits/limit-policy.js'
@@ -57,7 +58,7 @@ const metrics = createMetrics()
 function freshGuard () {
   const sharedPolicy = { multiplier: MULTIPLIER }
   return createLimitGuard({
-    counters: createLimitCounters({ redis: null, keyPrefix: 'p:', limits, shared: sharedPolicy, replicas: 1, metrics }),
+    counters: createLimitCounters({ redis: null, keyPrefix: 'p:', limits, shared: sharedPolicy, replicas: 1, metrics, storage: createInsuranceStorage(100_000) }),
     shared: createSharedAddresses({ redis: null, keyPrefix: 'p:', minUsers: MIN_USERS, cacheTtlMs: 20_000, maxEntries: 1000, log, metrics, now: Date.now }),
     blocks: createBlockCache(1000, Date.now),
     limits,

@@ -12,7 +12,7 @@ FROM node:20-bookworm-slim
 # Memory: the in-process caches are bounded (about 50 MB with every one full: 100 000 tracked
 # addresses and 100 000 session copies); a heap cap and a smaller young generation keep V8 from
 # holding garbage it has not collected yet (RSS 197-199 MB with every cache full; bench/RESULTS.md).
-ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"
+ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=112 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

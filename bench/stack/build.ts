@@ -8,7 +8,7 @@ import { spawnManaged } from './processes.js'
 const NOT_LINKED = new Set(['src', 'dist', 'package.json'])
 
 /** What the Dockerfile sets for production (a test keeps the two in step). */
-export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
+export const PRODUCTION_NODE_OPTIONS = '--max-old-space-size=112 --max-semi-space-size=8'
 
 export interface GatewayBuild {
   /** Directory holding dist/, package.json and a node_modules link: the gateway's cwd. */

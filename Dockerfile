@@ -9,9 +9,11 @@ COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# Memory: the in-process caches are bounded (about 50 MB with every one full: 100 000 tracked
-# addresses and 100 000 session copies); a heap cap and a smaller young generation keep V8 from
-# holding garbage it has not collected yet (RSS 197-199 MB with every cache full; bench/RESULTS.md).
+# Memory: the in-process caches are bounded (about 60 MB with every one full: 100 000 tracked
+# addresses, 100 000 session copies and 100 000 limit keys counted through a Redis outage, about
+# 90 MB of live heap in all); a heap cap and a smaller young generation keep V8 from holding
+# garbage it has not collected yet (RSS 188 MB at most with every cache full; bench/RESULTS.md).
+# Raise the cap with the cache sizes.
 ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=112 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -35,7 +35,7 @@ export const USAGE = `usage: npm run bench -- <scenario|all|list> [options]
   --out DIR         results directory root (default bench/results)
   --compiled        build src/ to a temporary dist/ and run \`node dist/server.js\` as production
                     does (NODE_ENV=production); default: \`node --import tsx src/server.ts\`
-  --node-options=S NODE_OPTIONS for the gateway, e.g. --node-options=--max-old-space-size=128
+  --node-options=S NODE_OPTIONS for the gateway, e.g. --node-options=--max-old-space-size=112
   --gateway-commit REV  run the gateway of commit REV (exported with git archive), e.g. to
                     record before/after figures of a performance change
   --gateway-dir DIR run the gateway from another checkout of this repository (its

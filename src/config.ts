@@ -59,7 +59,7 @@ export const ConfigSchema = Type.Object({
   DENY_CIDRS: Type.String({ default: '', description: 'comma-separated CIDRs refused with request_blocked' }),
   DEVICE_COOKIE_MAX_AGE_DAYS: Int(1, 730, 180),
   BLOCK_CACHE_MAX_ENTRIES: Int(100, 10_000_000, 100_000, 'blocked keys remembered in process'),
-  LIMIT_INSURANCE_MAX_KEYS: Int(100, 10_000_000, 100_000, 'limit keys counted in process while Redis is down (least recently counted go first)'),
+  LIMIT_INSURANCE_MAX_KEYS: Int(100, 10_000_000, 100_000, 'limit keys counted in process while Redis is down (keys counted once go first)'),
   TRUST_PROXY: Type.String({ default: '', description: 'off; true; a hop count; or comma-separated IPs/CIDRs of trusted proxies' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24, description: 'enables /admin; at least 24 characters' })),
   ADMIN_PORT: Type.Optional(Int(0, 65535, undefined, 'serve /admin (and the console) on this port only')),

@@ -3,20 +3,22 @@
 // ends, each with a timer of its own; in an outage, an attack from 100 000 fresh addresses
 // filled the 128 MB heap in 37 s and the gateway died (bench/RESULTS.md). This store has the
 // same semantics (a fixed window from the first point, values and expiries read the same) but
-// one bound for all limits of the process, and no timer: the entry written least recently goes
-// first, so a key being hammered (an account under brute force, the global count) stays, and
-// the addresses a flood uses once go. A key forgotten early starts a fresh window if it comes
-// back, the budget a new key starts with anyway.
+// one bound for all limits of the process, and no timers.
+//
+// What goes first when it is full (a segmented LRU): a key counted once, oldest first. A key
+// counted twice or more (an address or account being tried again, a block, the global count)
+// moves to a protected part of at most four fifths of the bound, whose least recently counted
+// key, when it overflows, goes back among the keys counted once as their newest. A flood of
+// one-shot addresses and usernames thus churns the first part only, and an account under a slow
+// attack keeps its count; to make the protected part forget, an attacker must bring more keys
+// than the bound, each twice; and a new key always has a fifth of the bound to be counted in. A
+// forgotten key starts a new window if it comes back: its budget is whole again.
+import { performance } from 'node:perf_hooks'
 import { RateLimiterRes } from 'rate-limiter-flexible'
-import { dropOldest } from '../infra/oldest-first.js'
-import { smallTicks } from '../infra/small-ticks.js'
-
-// Expiries in 10 ms ticks: small integers inside the map's values, not heap numbers.
-const TICK_MS = 10
 
 interface Entry {
   value: number
-  /** The tick the window ends at; 0 for a key without expiry. */
+  /** When the window ends (ms on the storage's clock); Infinity for a key without expiry. */
   until: number
 }
 
@@ -26,48 +28,106 @@ export interface InsuranceStorage {
   set: (key: string, value: number, durationS: number) => RateLimiterRes
   get: (key: string) => RateLimiterRes | null
   delete: (key: string) => boolean
-  /** Keys held now (expired ones not yet dropped included). */
+  /** Keys held now (expired ones not yet swept included). */
   readonly size: number
 }
 
-export function createInsuranceStorage (maxEntries: number, now: () => number = Date.now): InsuranceStorage {
-  const entries = new Map<string, Entry>()
-  const ticks = smallTicks(now, TICK_MS)
-  // Milliseconds left in the entry's window (-1 without expiry); 0 or less: it has ended.
-  const left = (e: Entry, at: number) => e.until === 0 ? -1 : ticks.start(e.until) - at
-  const live = (e: Entry, at: number) => e.until === 0 || left(e, at) > 0
+// A monotonic clock: a wall clock stepped back would lengthen every window.
+const monotonic = () => performance.timeOrigin + performance.now()
+// Every this many writes, expired keys are swept (else they wait to be pushed out).
+const SWEEP_EVERY = 4096
 
+/**
+ * Takes out the oldest entry of `map`, in insertion order. One iterator kept across calls: a
+ * fresh one would walk every slot V8 keeps for deleted keys until the map is rebuilt.
+ */
+function oldestFirst<V> (map: Map<string, V>): () => [string, V] | undefined {
+  let cursor = map.entries()
+  return () => {
+    let next = cursor.next()
+    if (next.done === true) {
+      cursor = map.entries()
+      next = cursor.next()
+    }
+    if (next.done === true) return undefined
+    map.delete(next.value[0])
+    return next.value
+  }
+}
+
+export function createInsuranceStorage (maxEntries: number, now: () => number = monotonic): InsuranceStorage {
+  const once = new Map<string, Entry>()
+  const again = new Map<string, Entry>()
+  const oldestOnce = oldestFirst(once)
+  const oldestAgain = oldestFirst(again)
+  const maxAgain = Math.floor(maxEntries * 0.8)
+  let writes = 0
+
+  const left = (e: Entry, at: number) => e.until === Infinity ? -1 : e.until - at
+  const live = (e: Entry, at: number) => e.until > at
+  const find = (key: string) => once.get(key) ?? again.get(key)
+
+  function sweep (at: number): void {
+    for (const map of [once, again]) for (const [key, e] of map) if (!live(e, at)) map.delete(key)
+  }
+
+  function wrote (at: number): void {
+    while (again.size > maxAgain) {
+      const demoted = oldestAgain()
+      if (demoted === undefined) break
+      once.set(demoted[0], demoted[1])
+    }
+    while (once.size + again.size > maxEntries) {
+      if (oldestOnce() === undefined && oldestAgain() === undefined) break
+    }
+    if (++writes % SWEEP_EVERY === 0) sweep(at)
+  }
+
+  // A block, a reset window: deliberate, so kept with the keys counted again.
   function set (key: string, value: number, durationS: number): RateLimiterRes {
     const durationMs = durationS * 1000
-    // Deleted first, so that the map's order stays the order of last writes (dropOldest).
-    entries.delete(key)
-    entries.set(key, { value, until: durationMs > 0 ? ticks.ceil(now() + durationMs) : 0 })
-    dropOldest(entries, maxEntries)
+    const at = now()
+    once.delete(key)
+    again.delete(key)
+    again.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
+    wrote(at)
     return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
   }
 
   return {
     set,
     incrby (key, value, durationS) {
-      const e = entries.get(key)
       const at = now()
-      if (e === undefined || !live(e, at)) return set(key, value, durationS)
+      const e = find(key)
+      if (e === undefined || !live(e, at)) {
+        // A new window, counted once.
+        again.delete(key)
+        const durationMs = durationS * 1000
+        once.delete(key)
+        once.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
+        wrote(at)
+        return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
+      }
       e.value += value
-      entries.delete(key)
-      entries.set(key, e)
+      // Counted again: to the protected part, as its most recent key.
+      once.delete(key)
+      again.delete(key)
+      again.set(key, e)
+      wrote(at)
       return new RateLimiterRes(0, left(e, at), e.value, false)
     },
     get (key) {
-      const e = entries.get(key)
-      const at = now()
+      const e = find(key)
       if (e === undefined) return null
+      const at = now()
       if (!live(e, at)) {
-        entries.delete(key)
+        once.delete(key)
+        again.delete(key)
         return null
       }
       return new RateLimiterRes(0, left(e, at), e.value, false)
     },
-    delete: key => entries.delete(key),
-    get size () { return entries.size }
+    delete: key => once.delete(key) || again.delete(key),
+    get size () { return once.size + again.size }
   }
 }

@@ -68,7 +68,7 @@ export async function createComponents (deps: ComponentDeps): Promise<Components
   const keyPrefix = config.REDIS_KEY_PREFIX
   const faults = deps.demoFaults ?? createDemoFaults()
   // One bound for every count kept in process, whatever the number of keys an attack brings.
-  const counts = createInsuranceStorage(config.LIMIT_INSURANCE_MAX_KEYS)
+  const counts = createInsuranceStorage(config.LIMIT_INSURANCE_MAX_KEYS, now)
   addStateGauge(metrics, 'lg_limit_insurance_keys', 'Limit keys counted in process (insurance while Redis fails; every key without Redis), at most LIMIT_INSURANCE_MAX_KEYS', () => counts.size)
   const otp = createOtp(config, redis, storeHealth, log, metrics, now, faults, counts)
   const guards = await createLoginGuards(config, redis, log, metrics, now, counts)

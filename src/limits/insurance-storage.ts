@@ -32,7 +32,8 @@ export interface InsuranceStorage {
   readonly size: number
 }
 
-// A monotonic clock: a wall clock stepped back would lengthen every window.
+// Without a clock given, a monotonic one: a wall clock stepped back would lengthen every window.
+// The app passes its own, which the other limits read too, so that tests can move it.
 const monotonic = () => performance.timeOrigin + performance.now()
 // Every this many writes, expired keys are swept (else they wait to be pushed out).
 const SWEEP_EVERY = 4096

@@ -58,7 +58,7 @@ const metrics = createMetrics()
 function freshGuard () {
   const sharedPolicy = { multiplier: MULTIPLIER }
   return createLimitGuard({
-    counters: createLimitCounters({ redis: null, keyPrefix: 'p:', limits, shared: sharedPolicy, replicas: 1, metrics, storage: createInsuranceStorage(100_000) }),
+    counters: createLimitCounters({ redis: null, keyPrefix: 'p:', limits, shared: sharedPolicy, replicas: 1, metrics, storage: createInsuranceStorage(100_000, Date.now) }), // the faked clock
     shared: createSharedAddresses({ redis: null, keyPrefix: 'p:', minUsers: MIN_USERS, cacheTtlMs: 20_000, maxEntries: 1000, log, metrics, now: Date.now }),
     blocks: createBlockCache(1000, Date.now),
     limits,

@@ -35,8 +35,9 @@ export interface InsuranceStorage {
 // Without a clock given, a monotonic one: a wall clock stepped back would lengthen every window.
 // The app passes its own, which the other limits read too, so that tests can move it.
 const monotonic = () => performance.timeOrigin + performance.now()
-// Every this many writes, expired keys are swept (else they wait to be pushed out).
-const SWEEP_EVERY = 4096
+// Entries of each part checked for expiry per write: the whole store is swept, a few at a
+// time, in the time it takes to write it once over (else expired keys wait to be pushed out).
+const SWEEP_PER_WRITE = 2
 
 /**
  * Takes out the oldest entry of `map`, in insertion order. One iterator kept across calls: a
@@ -56,23 +57,36 @@ function oldestFirst<V> (map: Map<string, V>): () => [string, V] | undefined {
   }
 }
 
+/** Checks the next `n` entries of `map` after the last ones checked, and deletes those `expired`. */
+function sweeper<V> (map: Map<string, V>, expired: (value: V) => boolean): (n: number) => void {
+  let cursor = map.entries()
+  return n => {
+    for (let i = 0; i < n; i++) {
+      const next = cursor.next()
+      if (next.done === true) {
+        cursor = map.entries()
+        return
+      }
+      if (expired(next.value[1])) map.delete(next.value[0])
+    }
+  }
+}
+
 export function createInsuranceStorage (maxEntries: number, now: () => number = monotonic): InsuranceStorage {
   const once = new Map<string, Entry>()
   const again = new Map<string, Entry>()
   const oldestOnce = oldestFirst(once)
   const oldestAgain = oldestFirst(again)
   const maxAgain = Math.floor(maxEntries * 0.8)
-  let writes = 0
-
-  const left = (e: Entry, at: number) => e.until === Infinity ? -1 : e.until - at
-  const live = (e: Entry, at: number) => e.until > at
+  // The time of the call being served: read by live, left and the sweepers (no closure per call).
+  let at = 0
+  const left = (e: Entry) => e.until === Infinity ? -1 : e.until - at
+  const live = (e: Entry) => e.until > at
+  const sweepOnce = sweeper(once, e => !live(e))
+  const sweepAgain = sweeper(again, e => !live(e))
   const find = (key: string) => once.get(key) ?? again.get(key)
 
-  function sweep (at: number): void {
-    for (const map of [once, again]) for (const [key, e] of map) if (!live(e, at)) map.delete(key)
-  }
-
-  function wrote (at: number): void {
+  function wrote (): void {
     while (again.size > maxAgain) {
       const demoted = oldestAgain()
       if (demoted === undefined) break
@@ -81,32 +95,33 @@ export function createInsuranceStorage (maxEntries: number, now: () => number = 
     while (once.size + again.size > maxEntries) {
       if (oldestOnce() === undefined && oldestAgain() === undefined) break
     }
-    if (++writes % SWEEP_EVERY === 0) sweep(at)
+    sweepOnce(SWEEP_PER_WRITE)
+    sweepAgain(SWEEP_PER_WRITE)
   }
 
   // A block, a reset window: deliberate, so kept with the keys counted again.
   function set (key: string, value: number, durationS: number): RateLimiterRes {
     const durationMs = durationS * 1000
-    const at = now()
+    at = now()
     once.delete(key)
     again.delete(key)
     again.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
-    wrote(at)
+    wrote()
     return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
   }
 
   return {
     set,
     incrby (key, value, durationS) {
-      const at = now()
+      at = now()
       const e = find(key)
-      if (e === undefined || !live(e, at)) {
+      if (e === undefined || !live(e)) {
         // A new window, counted once.
         again.delete(key)
         const durationMs = durationS * 1000
         once.delete(key)
         once.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
-        wrote(at)
+        wrote()
         return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
       }
       e.value += value
@@ -114,19 +129,19 @@ export function createInsuranceStorage (maxEntries: number, now: () => number = 
       once.delete(key)
       again.delete(key)
       again.set(key, e)
-      wrote(at)
-      return new RateLimiterRes(0, left(e, at), e.value, false)
+      wrote()
+      return new RateLimiterRes(0, left(e), e.value, false)
     },
     get (key) {
       const e = find(key)
       if (e === undefined) return null
-      const at = now()
-      if (!live(e, at)) {
+      at = now()
+      if (!live(e)) {
         once.delete(key)
         again.delete(key)
         return null
       }
-      return new RateLimiterRes(0, left(e, at), e.value, false)
+      return new RateLimiterRes(0, left(e), e.value, false)
     },
     delete: key => once.delete(key) || again.delete(key),
     get size () { return once.size + again.size }

@@ -169,12 +169,16 @@ export function machineCeilingRatio (otherCpuMsPerAnswer: ReadonlyArray<number |
 }
 
 /**
- * The worst second's event-loop delay p99 within `slices`: the highest of the gateway's
- * per-second p99 samples, leaving out the first `skipMs` of each slice (a sample covers the
- * second before it, and a slice's start is a load generator starting), minus the sampler's own
- * interval; null without a sample (pure).
+ * The gateway's per-second event-loop p99 samples (ms) within `slices`, leaving out the first
+ * `skipMs` of each slice: a sample covers the second before it, and a slice's start is a load
+ * generator starting (pure).
  */
+export function eventLoopSamplesWithin (samples: ReadonlyArray<{ t: number, eventLoopP99Ms?: number | undefined }>, slices: ReadonlyArray<{ start: number, end: number }>, skipMs: number): number[] {
+  return samples.filter(s => s.eventLoopP99Ms !== undefined && slices.some(p => s.t >= p.start + skipMs && s.t <= p.end)).map(s => s.eventLoopP99Ms ?? 0)
+}
+
+/** The worst of those seconds less the sampler's own interval; null without a sample (pure). */
 export function worstEventLoopSecond (samples: ReadonlyArray<{ t: number, eventLoopP99Ms?: number | undefined }>, slices: ReadonlyArray<{ start: number, end: number }>, skipMs: number, resolutionMs: number): number | null {
-  const within = samples.filter(s => s.eventLoopP99Ms !== undefined && slices.some(p => s.t >= p.start + skipMs && s.t <= p.end))
-  return within.length === 0 ? null : Math.max(0, Math.max(...within.map(s => s.eventLoopP99Ms ?? 0)) - resolutionMs)
+  const within = eventLoopSamplesWithin(samples, slices, skipMs)
+  return within.length === 0 ? null : Math.max(0, Math.max(...within) - resolutionMs)
 }

@@ -9,7 +9,7 @@
 // process (bench/RESULTS.md). A ratio of two phases tens of seconds apart measures that drift as
 // well as the gateway; direct and gateway slices taking turns see the same moments.
 import { cpus } from 'node:os'
-import { machineCeilingRatio, phaseFigures, pooledFigures, worstEventLoopSecond } from '../measure/figures.js'
+import { eventLoopSamplesWithin, machineCeilingRatio, phaseFigures, pooledFigures, worstEventLoopSecond } from '../measure/figures.js'
 import { median } from '../measure/stats.js'
 import { datacenterAddresses, seededRandom } from '../traffic/addresses.js'
 import { createStuffingAgent } from '../traffic/attack-agents.js'
@@ -237,9 +237,8 @@ function overheadExtras (ctx: ScenarioContext, m: Measured): Extras {
 }
 
 function eventLoop (ctx: ScenarioContext, m: Measured, at80: ReturnType<typeof phaseFigures>): Extras {
-  const within = (t: number) => m.phases.login.after.some(p => t >= p.start + LOADED_SKIP_MS && t <= p.end)
   const samples = ctx.samples()
-  const raw = samples.filter(s => within(s.t) && s.eventLoopP99Ms !== undefined).map(s => s.eventLoopP99Ms ?? 0)
+  const raw = eventLoopSamplesWithin(samples, m.phases.login.after, LOADED_SKIP_MS)
   const rss = samples.map(s => s.rssMb ?? 0)
   // The same skip for every kind of slice, so that their worst seconds compare alike.
   const worst = (slices: readonly PhaseRecord[]) => worstEventLoopSecond(samples, slices, LOADED_SKIP_MS, EVENT_LOOP_RESOLUTION_MS)

@@ -11,3 +11,19 @@ export function dropOldest<K, V> (map: Map<K, V>, maxEntries: number, isLive?: (
     map.delete(key)
   }
 }
+
+/**
+ * Walks `map` in insertion order from one call to the next, and starts over after its end
+ * (answering undefined once there). One iterator across calls, where a fresh one per call (as
+ * in dropOldest) walks every slot V8 keeps for deleted keys until the map is rebuilt: what a
+ * map that drops one key per write at the same rate as it adds one should use.
+ */
+export function walker<K, V> (map: Map<K, V>): () => [K, V] | undefined {
+  let cursor = map.entries()
+  return () => {
+    const next = cursor.next()
+    if (next.done !== true) return next.value
+    cursor = map.entries()
+    return undefined
+  }
+}

@@ -15,6 +15,7 @@
 // forgotten key starts a new window if it comes back: its budget is whole again.
 import { performance } from 'node:perf_hooks'
 import { RateLimiterRes } from 'rate-limiter-flexible'
+import { walker } from '../infra/oldest-first.js'
 
 interface Entry {
   value: number
@@ -39,91 +40,67 @@ const monotonic = () => performance.timeOrigin + performance.now()
 // time, in the time it takes to write it once over (else expired keys wait to be pushed out).
 const SWEEP_PER_WRITE = 2
 
-/**
- * Takes out the oldest entry of `map`, in insertion order. One iterator kept across calls: a
- * fresh one would walk every slot V8 keeps for deleted keys until the map is rebuilt.
- */
-function oldestFirst<V> (map: Map<string, V>): () => [string, V] | undefined {
-  let cursor = map.entries()
-  return () => {
-    let next = cursor.next()
-    if (next.done === true) {
-      cursor = map.entries()
-      next = cursor.next()
-    }
-    if (next.done === true) return undefined
-    map.delete(next.value[0])
-    return next.value
-  }
-}
-
-/** Checks the next `n` entries of `map` after the last ones checked, and deletes those `expired`. */
-function sweeper<V> (map: Map<string, V>, expired: (value: V) => boolean): (n: number) => void {
-  let cursor = map.entries()
-  return n => {
-    for (let i = 0; i < n; i++) {
-      const next = cursor.next()
-      if (next.done === true) {
-        cursor = map.entries()
-        return
-      }
-      if (expired(next.value[1])) map.delete(next.value[0])
-    }
-  }
-}
-
 export function createInsuranceStorage (maxEntries: number, now: () => number = monotonic): InsuranceStorage {
   const once = new Map<string, Entry>()
   const again = new Map<string, Entry>()
-  const oldestOnce = oldestFirst(once)
-  const oldestAgain = oldestFirst(again)
   const maxAgain = Math.floor(maxEntries * 0.8)
-  // The time of the call being served: read by live, left and the sweepers (no closure per call).
+  // The time of the call being served: read by live and left (no closure per call).
   let at = 0
   const left = (e: Entry) => e.until === Infinity ? -1 : e.until - at
   const live = (e: Entry) => e.until > at
-  const sweepOnce = sweeper(once, e => !live(e))
-  const sweepAgain = sweeper(again, e => !live(e))
   const find = (key: string) => once.get(key) ?? again.get(key)
+  // Each part has a walker that takes out its oldest entries and one that sweeps for expiry.
+  type Part = ReturnType<typeof partOf>
+  const partOf = (map: Map<string, Entry>) => ({ map, oldest: walker(map), sweep: walker(map) })
+  const onceWalk = partOf(once)
+  const againWalk = partOf(again)
+  const parts = [onceWalk, againWalk]
+
+  function takeOldest (part: Part): [string, Entry] | undefined {
+    const e = part.oldest() ?? part.oldest()
+    if (e !== undefined) part.map.delete(e[0])
+    return e
+  }
 
   function wrote (): void {
     while (again.size > maxAgain) {
-      const demoted = oldestAgain()
+      const demoted = takeOldest(againWalk)
       if (demoted === undefined) break
       once.set(demoted[0], demoted[1])
     }
     while (once.size + again.size > maxEntries) {
-      if (oldestOnce() === undefined && oldestAgain() === undefined) break
+      if (takeOldest(onceWalk) === undefined && takeOldest(againWalk) === undefined) break
     }
-    sweepOnce(SWEEP_PER_WRITE)
-    sweepAgain(SWEEP_PER_WRITE)
+    for (const part of parts) {
+      for (let i = 0; i < SWEEP_PER_WRITE; i++) {
+        const e = part.sweep()
+        if (e === undefined) break
+        if (!live(e[1])) part.map.delete(e[0])
+      }
+    }
   }
 
-  // A block, a reset window: deliberate, so kept with the keys counted again.
-  function set (key: string, value: number, durationS: number): RateLimiterRes {
+  // A new window for `key` in `map`, whatever the key held before.
+  function start (map: Map<string, Entry>, key: string, value: number, durationS: number): RateLimiterRes {
     const durationMs = durationS * 1000
-    at = now()
     once.delete(key)
     again.delete(key)
-    again.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
+    map.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
     wrote()
     return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
   }
 
   return {
-    set,
+    // A block, a reset window: deliberate, so kept with the keys counted again.
+    set (key, value, durationS) {
+      at = now()
+      return start(again, key, value, durationS)
+    },
     incrby (key, value, durationS) {
       at = now()
       const e = find(key)
-      if (e === undefined || !live(e)) {
-        // A new window, counted once.
-        again.delete(key)
-        const durationMs = durationS * 1000
-        once.delete(key)
-        once.set(key, { value, until: durationMs > 0 ? at + durationMs : Infinity })
-        wrote()
-        return new RateLimiterRes(0, durationMs > 0 ? durationMs : -1, value, true)
-      }
+      // A new window is counted once.
+      if (e === undefined || !live(e)) return start(once, key, value, durationS)
       e.value += value
       // Counted again: to the protected part, as its most recent key.
       once.delete(key)

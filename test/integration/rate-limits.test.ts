@@ -297,11 +297,11 @@ describe('many replicas', () => {
 })
 
 describe('Redis cost', () => {
-  async function appOnOwnRedis (limits: LimitOverrides, redisUrl?: string) {
+  async function appOnOwnRedis (limits: LimitOverrides, redisUrl?: string, env: Record<string, string> = {}) {
     const redis = await startRedisServer()
     onTestFinished(() => redis.stop())
     const backend = await fakeBackendForTest()
-    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redisUrl?.replace('PORT', String(redis.port)) ?? redis.url, LIMITS: onlyLimits(limits) } })
+    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redisUrl?.replace('PORT', String(redis.port)) ?? redis.url, LIMITS: onlyLimits(limits), ...env } })
     return { app, redis }
   }
 
@@ -374,10 +374,7 @@ describe('Redis cost', () => {
   })
 
   it('keeps a flood of fresh addresses within LIMIT_INSURANCE_MAX_KEYS while Redis is dead, and the count of an address it keeps trying', async () => {
-    const redis = await startRedisServer()
-    onTestFinished(() => redis.stop())
-    const backend = await fakeBackendForTest()
-    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, LIMIT_INSURANCE_MAX_KEYS: '100', LIMITS: onlyLimits({ ip_attempts: { points: 60, windowS: 60 } }) } })
+    const { app, redis } = await appOnOwnRedis({ ip_attempts: { points: 60, windowS: 60 } }, undefined, { LIMIT_INSURANCE_MAX_KEYS: '100' })
     await redis.kill()
     const tried = []
     for (let i = 0; i < 600; i++) {
@@ -395,10 +392,7 @@ describe('Redis cost', () => {
   })
 
   it('gives each replica its share of the budget while Redis is dead', async () => {
-    const redis = await startRedisServer()
-    onTestFinished(() => redis.stop())
-    const backend = await fakeBackendForTest()
-    const app = await buildTestApp({ env: { AUTH_BACKEND_URL: backend.url, REDIS_URL: redis.url, GATEWAY_REPLICAS: '2', LIMITS: onlyLimits({ ip_attempts: { points: 6, windowS: 60 } }) } })
+    const { app, redis } = await appOnOwnRedis({ ip_attempts: { points: 6, windowS: 60 } }, undefined, { GATEWAY_REPLICAS: '2' })
     await redis.kill()
     const codes = []
     for (let i = 0; i < 5; i++) codes.push((await attempt(app, '198.51.100.120', 'alice', 'wrong')).statusCode)
